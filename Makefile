@@ -41,7 +41,7 @@ preview: docs  ## build the site and serve it on http://127.0.0.1:$(PORT)
 	$(PY) -m http.server $(PORT) --bind 127.0.0.1 --directory _docs
 
 lab: install  ## start JupyterLab on the notebooks
-	$(BIN)/jupyter lab --notebook-dir=nbs --ip 127.0.0.1 --no-browser
+	$(BIN)/jupyter lab --notebook-dir=nbs --ip 127.0.0.1 --no-browser $(if $(filter 0,$(shell id -u)),--allow-root)
 
 outputs: install  ## re-execute every notebook and save its outputs (the site shows them)
 	$(PY) tools/check_outputs.py --refresh

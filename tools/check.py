@@ -30,6 +30,7 @@ CHECKS = [
     ('notebooks are clean (nbdev_clean changes nothing)', lambda: unchanged_by([BIN/'nbdev_clean'], 'nbs')),
     ('library matches the notebooks (nbdev_export changes nothing)', lambda: unchanged_by([BIN/'nbdev_export'], 'backprop')),
     ('README.md matches nbs/index.ipynb', lambda: run(sys.executable, 'tools/readme.py', '--check')),
+    ('JupyterLab opens every notebook', lambda: run(sys.executable, 'tools/check_lab.py')),
     ('every notebook passes (nbdev_test)', lambda: run(BIN/'nbdev_test', '--n_workers', '2', '--timing')),
 ]
 
