@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import torch
 from fastcore.basics import patch
 
-from .blocks import Block, Sequential
+from .blocks import Block
 from .grad_compare import _autograd_grads, _block_grads, _rng_devices
 
 # %% auto #0
@@ -21,17 +21,22 @@ __all__ = ['FD_RTOL', 'AUTOGRAD_RTOL', 'param_names', 'TensorCheck', 'GradCheck'
 
 # %% ../nbs/04_gradcheck.ipynb #c0009
 def _child_names(block):
-    "A name for each child of `block`: `[i]` in a `Sequential`, else the attribute that holds it."
-    if isinstance(block, Sequential): return [f'[{i}]' for i in range(len(block))]
+    "A name for each child of `block`: `[i]` where `block[i]` is that child, else the attribute that holds it."
     names = []
     for i, child in enumerate(block.children()):
         name = f'children()[{i}]'                     # always valid, if no attribute holds the child
+        if _item(block, i) is child: names.append(f'[{i}]'); continue
         for k, v in vars(block).items():
             if v is child: name = k; break
             if isinstance(v, (list, tuple)) and any(o is child for o in v):
                 name = f'{k}[{next(j for j, o in enumerate(v) if o is child)}]'; break
         names.append(name)
     return names
+
+def _item(block, i):
+    "`block[i]`, or `None` where the block cannot be indexed."
+    try: return block[i] if hasattr(block, '__getitem__') else None
+    except Exception: return None
 
 def _join(path, name): return path + name if not path or name.startswith('[') else f'{path}.{name}'
 
@@ -170,7 +175,8 @@ def _hand_grads(block, x, kw, seed, dout):
     return [dx] + [g.clone() for _, g in block.params()]
 
 def _check_args(block, x, kw):
-    if not isinstance(block, Block): raise TypeError(f'check_block: block must be a Block, got {type(block).__name__}')
+    if not all(callable(getattr(block, m, None)) for m in ('backward', 'params', 'walk')):  # a Block, from any copy of its class
+        raise TypeError(f'check_block: block must be a Block, got {type(block).__name__}')
     if not isinstance(x, torch.Tensor) or not x.is_floating_point():
         raise TypeError(f'check_block: x must be a floating-point tensor, got {getattr(x, "dtype", type(x).__name__)}')
 
