@@ -14,7 +14,14 @@ TORCH_INDEX ?=
 PORT  ?= 8000
 PIP   := $(PY) -m pip --disable-pip-version-check -q -q
 
-.PHONY: help install test docs preview lab outputs clean
+# The site's maths: KaTeX from the npm registry (the version smalldocs writes its pages for), kept in the
+# environment; KATEX_DIR names another copy of KaTeX's dist/ folder instead (such as Debian's libjs-katex).
+KATEX_VERSION ?= 0.16.11
+KATEX_DIR ?=
+KATEX := $(VENV)/share/katex/katex.min.js
+SUDO  := $(if $(filter 0,$(shell id -u)),,sudo)
+
+.PHONY: help install test docs preview lab outputs clean browser katex
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
@@ -28,23 +35,40 @@ $(VENV)/.backprop-installed: setup.py settings.ini | $(PY)
 	$(PIP) install -e ".[dev]"
 	touch $@
 
-install: $(VENV)/.backprop-installed  ## development install: the package, nbdev, JupyterLab, test tools
+install: $(VENV)/.backprop-installed browser  ## development install: the package, nbdev, JupyterLab, test tools
 
-test: install  ## every check CI runs; ends with 'N passed, N failed'
+test: install browser katex  ## every check CI runs; ends with 'N passed, N failed'
 	$(PY) tools/check.py
 
-docs: install  ## build the documentation site into _docs/ (no Quarto needed)
-	$(PY) tools/docs.py
+docs: install katex  ## build the documentation site into _docs/ (offline, no Quarto needed)
+	$(if $(KATEX_DIR),KATEX_DIR='$(KATEX_DIR)') $(PY) tools/docs.py
 
 preview: docs  ## build the site and serve it on http://127.0.0.1:$(PORT)
 	@echo "Serving _docs on http://127.0.0.1:$(PORT) (Ctrl-C stops)"
 	$(PY) -m http.server $(PORT) --bind 127.0.0.1 --directory _docs
 
+katex: $(if $(KATEX_DIR),,$(KATEX))  ## a local copy of KaTeX for the site's maths (npm registry)
+
+$(KATEX): | $(PY)
+	@command -v npm >/dev/null || { echo "make katex: KaTeX comes from the npm registry: install Node.js and npm," \
+	  "or set KATEX_DIR to a KaTeX dist/ folder (katex.min.js, katex.min.css, contrib/, fonts/)"; exit 1; }
+	rm -rf $(VENV)/share/katex.tmp && mkdir -p $(VENV)/share/katex.tmp
+	cd $(VENV)/share/katex.tmp && npm pack --silent katex@$(KATEX_VERSION) >/dev/null \
+	  && tar xzf katex-$(KATEX_VERSION).tgz --strip-components=2 package/dist && rm katex-$(KATEX_VERSION).tgz
+	rm -rf $(VENV)/share/katex && mv $(VENV)/share/katex.tmp $(VENV)/share/katex
+
+browser: | $(PY)  ## headless Chromium (Debian's, with apt-get when missing) and Playwright, for the browser check
+	@if ! { command -v chromium || command -v google-chrome; } >/dev/null || ! command -v chromedriver >/dev/null; then \
+	  echo "installing Debian's chromium and chromium-driver"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	fi
+	@$(PY) -c 'import playwright' 2>/dev/null || $(PIP) install playwright
+
 lab: install  ## start JupyterLab on the notebooks
 	$(BIN)/jupyter lab --notebook-dir=nbs --ip 127.0.0.1 --no-browser $(if $(filter 0,$(shell id -u)),--allow-root)
 
-outputs: install  ## re-execute every notebook and save its outputs (the site shows them)
-	$(PY) tools/check_outputs.py --refresh
+outputs: install  ## re-execute every notebook, slow cells too, and save its outputs (the site shows them)
+	$(PY) tools/check_outputs.py --refresh --slow
 
 clean:  ## remove built files (keeps the environment)
 	rm -rf _docs _proc build dist *.egg-info

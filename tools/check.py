@@ -32,6 +32,10 @@ CHECKS = [
     ('README.md matches nbs/index.ipynb', lambda: run(sys.executable, 'tools/readme.py', '--check')),
     ('JupyterLab opens every notebook', lambda: run(sys.executable, 'tools/check_lab.py')),
     ('every notebook passes (nbdev_test)', lambda: run(BIN/'nbdev_test', '--n_workers', '2', '--timing')),
+    ('the site builds offline into _docs (tools/docs.py)', lambda: run(sys.executable, 'tools/docs.py')),
+    ('the top-level _quarto.yml configures the site (tools/check_quarto_yml.py)', lambda: run(sys.executable, 'tools/check_quarto_yml.py')),
+    ('the site works in headless Chromium (tools/browser_check.py)', lambda: run(sys.executable, 'tools/browser_check.py')),
+    ('saved outputs match a fresh run (tools/check_outputs.py)', lambda: run(sys.executable, 'tools/check_outputs.py')),
 ]
 
 def main():
