@@ -19,7 +19,6 @@ PIP   := $(PY) -m pip --disable-pip-version-check -q -q
 KATEX_VERSION ?= 0.16.11
 KATEX_DIR ?=
 KATEX := $(VENV)/share/katex/katex.min.js
-SUDO  := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: help install test docs preview lab outputs clean browser katex
 
@@ -57,10 +56,11 @@ $(KATEX): | $(PY)
 	  && tar xzf katex-$(KATEX_VERSION).tgz --strip-components=2 package/dist && rm katex-$(KATEX_VERSION).tgz
 	rm -rf $(VENV)/share/katex && mv $(VENV)/share/katex.tmp $(VENV)/share/katex
 
-browser: | $(PY)  ## headless Chromium (Debian's, with apt-get when missing) and Playwright, for the browser check
+browser: | $(PY)  ## headless Chromium (Debian's, with apt-get as root when missing) and Playwright, for the browser check
 	@if ! { command -v chromium || command -v google-chrome; } >/dev/null || ! command -v chromedriver >/dev/null; then \
 	  echo "installing Debian's chromium and chromium-driver"; \
-	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	  [ "$$(id -u)" = 0 ] || { echo "make browser: installing Chromium needs root: as root, apt-get install chromium chromium-driver"; exit 1; }; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
 	fi
 	@$(PY) -c 'import playwright' 2>/dev/null || $(PIP) install playwright
 
