@@ -146,7 +146,7 @@ def to(self:Block, device=None, dtype=None):
             for n in names: getattr(b, n).data = getattr(b, n).data.to(device=device, dtype=dtype)
     return self
 
-# %% ../nbs/00_blocks.ipynb #c0026
+# %% ../nbs/00_blocks.ipynb #c0022
 class Linear(Block):
     "Fully connected layer, `x @ w.T + b`, for inputs of shape (N, in_features) or (N, ...) with that many elements."
     param_names = (('w', 'dw'), ('b', 'db'))
@@ -182,7 +182,7 @@ class Linear(Block):
         self.db += dout.sum(0)                        # dL/db += 1^T dout
         return (dout @ self.w).view(shape) if input_grad else None
 
-# %% ../nbs/00_blocks.ipynb #c0028
+# %% ../nbs/00_blocks.ipynb #c0024
 @patch
 def _check_input(self:Linear, x):
     self._check_tensor(x)
@@ -193,7 +193,7 @@ def _check_input(self:Linear, x):
         raise TypeError(f'{self!r}: input is {x.dtype} on {x.device} but the parameters are {self.w.dtype} '
                         f'on {self.w.device}; Block.to(device, dtype) moves a block')
 
-# %% ../nbs/00_blocks.ipynb #c0046
+# %% ../nbs/00_blocks.ipynb #c0042
 class LeakyReLU(Block):
     "Leaky rectifier: `x` where `x > 0`, `alpha * x` elsewhere (element-wise, any shape)."
     def __init__(self, alpha:float=0.01):  # slope for negative inputs, at least 0
@@ -220,7 +220,7 @@ class LeakyReLU(Block):
         self._release()
         return self._derivative(y).mul_(dout) if input_grad else None
 
-# %% ../nbs/00_blocks.ipynb #c0047
+# %% ../nbs/00_blocks.ipynb #c0043
 class ReLU(LeakyReLU):
     "Rectified linear unit, `max(0, x)` element-wise: the `LeakyReLU` with `alpha=0`."
     def __init__(self): super().__init__(alpha=0.)
@@ -234,7 +234,7 @@ class ReLU(LeakyReLU):
 
     def _derivative(self, y): return torch.sign(y)  # 1 where y > 0, else 0 (y is never negative)
 
-# %% ../nbs/00_blocks.ipynb #c0056
+# %% ../nbs/00_blocks.ipynb #c0052
 class Sigmoid(Block):
     "Logistic function, `1 / (1 + exp(-x))`, element-wise."
     def forward(self, x, **kwargs):
@@ -249,7 +249,7 @@ class Sigmoid(Block):
         self._release()
         return dout * y * (1 - y) if input_grad else None
 
-# %% ../nbs/00_blocks.ipynb #c0062
+# %% ../nbs/00_blocks.ipynb #c0058
 class TanH(Block):
     "Hyperbolic tangent, element-wise."
     def forward(self, x, **kwargs):
@@ -264,7 +264,7 @@ class TanH(Block):
         self._release()
         return dout * (1 - y * y) if input_grad else None
 
-# %% ../nbs/00_blocks.ipynb #c0066
+# %% ../nbs/00_blocks.ipynb #c0062
 class Dropout(Block):
     "Inverted dropout: zero each element with probability `p` in training, scale the rest by `1/(1-p)`; identity in evaluation."
     def __init__(self, p:float=0.5):  # probability of dropping an element, in [0, 1)
@@ -291,7 +291,7 @@ class Dropout(Block):
         if not input_grad: return None
         return dout if mask is None else dout * mask
 
-# %% ../nbs/00_blocks.ipynb #c0076
+# %% ../nbs/00_blocks.ipynb #c0072
 class CrossEntropyLoss(Block):
     "Mean cross-entropy of class scores `x` (N, C) against integer labels `y` (N,)."
     def forward(self, x, y, **kwargs):
@@ -315,7 +315,7 @@ class CrossEntropyLoss(Block):
         dx[torch.arange(len(y), device=y.device), y] -= 1    # P - Y
         return dx.mul_(dout / len(y))
 
-# %% ../nbs/00_blocks.ipynb #c0078
+# %% ../nbs/00_blocks.ipynb #c0074
 @patch
 def _check_scores_labels(self:CrossEntropyLoss, x, y):
     self._check_tensor(x, 'scores')
@@ -331,7 +331,7 @@ def _check_scores_labels(self:CrossEntropyLoss, x, y):
     if lo < 0 or hi >= x.shape[1]:
         raise ValueError(f'{self!r}: labels must be in [0, {x.shape[1]}) for {x.shape[1]} classes, got values from {lo.item()} to {hi.item()}')
 
-# %% ../nbs/00_blocks.ipynb #c0088
+# %% ../nbs/00_blocks.ipynb #c0084
 class Sequential(Block):
     "Blocks applied one after another; keyword arguments (such as `y=`) go to every one of them."
     def __init__(self, *blocks:Block):
