@@ -262,7 +262,7 @@ class TanH(Block):
         y, = self._saved()
         self._check_dout(dout, y.shape, y)
         self._release()
-        return dout * (1 - y * y) if input_grad else None
+        return dout * (1 - y) * (1 + y) if input_grad else None   # = 1 - y², without cancellation
 
 # %% ../nbs/00_blocks.ipynb #c0062
 class Dropout(Block):
