@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import threading
+import weakref
 
 import torch
 from fastcore.basics import patch
@@ -22,6 +23,7 @@ class _Passes(threading.local):
     def __init__(self): self.depth, self.current = 0, 0
 
 _passes = _Passes()
+_returned = weakref.WeakValueDictionary()  # id -> output of a top-level call, while the caller holds it
 
 # %% ../nbs/00_blocks.ipynb #c0010
 class Block:
@@ -44,7 +46,10 @@ class Block:
         top = _passes.depth == 0
         if top: _passes.current += 1  # a call from outside any Block starts a new forward pass
         _passes.depth += 1
-        try: return self.forward(*args, **kwargs)
+        try:
+            out = self.forward(*args, **kwargs)
+            if top and isinstance(out, Tensor): _returned[id(out)] = out
+            return out
         except BaseException:
             if top: self.clear_caches()  # a failed pass leaves nothing half-cached behind
             raise
@@ -169,7 +174,7 @@ class Linear(Block):
 
     def forward(self, x, **kwargs):
         self._check_input(x)
-        x2 = x.reshape(x.shape[0], self.in_features)
+        x2 = x if x.dim() == 2 else x.reshape(x.shape[0], self.in_features)
         z = torch.addmm(self.b, x2, self.w.T)        # X W^T + b in one call
         self._save(x2, x.shape)
         return z
@@ -180,7 +185,9 @@ class Linear(Block):
         self._release()
         self.dw.addmm_(dout.T, x)                     # dL/dW += dout^T X, in place
         self.db += dout.sum(0)                        # dL/db += 1^T dout
-        return (dout @ self.w).view(shape) if input_grad else None
+        if not input_grad: return None
+        dx = torch.mm(dout, self.w)                   # dL/dX = dout W
+        return dx if len(shape) == 2 else dx.view(shape)
 
 # %% ../nbs/00_blocks.ipynb #c0024
 @patch
@@ -210,15 +217,17 @@ class LeakyReLU(Block):
         self._save(y)
         return y
 
-    def _derivative(self, y):
-        "lrelu'(x) from the output: 1 where y > 0, alpha elsewhere."
-        return torch.sign(y).clamp_(min=0).mul_(1 - self.alpha).add_(self.alpha)
+    def _derivative(self, y, out):
+        "lrelu'(x) from the output, written into `out`: 1 where y > 0, alpha elsewhere."
+        return torch.sign(y, out=out).clamp_(min=0).mul_(1 - self.alpha).add_(self.alpha)
 
     def backward(self, dout, input_grad=True):
         y, = self._saved()
         self._check_dout(dout, y.shape, y)
         self._release()
-        return self._derivative(y).mul_(dout) if input_grad else None
+        if not input_grad: return None
+        out = y if _private(y) else torch.empty_like(y)  # reuse y's memory when nobody else can see it
+        return self._derivative(y, out).mul_(dout)
 
 # %% ../nbs/00_blocks.ipynb #c0043
 class ReLU(LeakyReLU):
@@ -232,9 +241,14 @@ class ReLU(LeakyReLU):
         self._save(y)
         return y
 
-    def _derivative(self, y): return torch.sign(y)  # 1 where y > 0, else 0 (y is never negative)
+    def _derivative(self, y, out): return torch.sign(y, out=out)  # 1 where y > 0, else 0 (y is never negative)
 
-# %% ../nbs/00_blocks.ipynb #c0052
+# %% ../nbs/00_blocks.ipynb #c0045
+def _private(y):
+    "Whether `y` can be overwritten: no top-level call returned it, and autograd does not track it."
+    return not y.requires_grad and _returned.get(id(y)) is not y
+
+# %% ../nbs/00_blocks.ipynb #c0056
 class Sigmoid(Block):
     "Logistic function, `1 / (1 + exp(-x))`, element-wise."
     def forward(self, x, **kwargs):
@@ -249,7 +263,7 @@ class Sigmoid(Block):
         self._release()
         return dout * y * (1 - y) if input_grad else None
 
-# %% ../nbs/00_blocks.ipynb #c0058
+# %% ../nbs/00_blocks.ipynb #c0062
 class TanH(Block):
     "Hyperbolic tangent, element-wise."
     def forward(self, x, **kwargs):
@@ -264,7 +278,7 @@ class TanH(Block):
         self._release()
         return dout * (1 - y) * (1 + y) if input_grad else None   # = 1 - y², without cancellation
 
-# %% ../nbs/00_blocks.ipynb #c0062
+# %% ../nbs/00_blocks.ipynb #c0066
 class Dropout(Block):
     "Inverted dropout: zero each element with probability `p` in training, scale the rest by `1/(1-p)`; identity in evaluation."
     def __init__(self, p:float=0.5):  # probability of dropping an element, in [0, 1)
@@ -291,14 +305,14 @@ class Dropout(Block):
         if not input_grad: return None
         return dout if mask is None else dout * mask
 
-# %% ../nbs/00_blocks.ipynb #c0072
+# %% ../nbs/00_blocks.ipynb #c0076
 class CrossEntropyLoss(Block):
     "Mean cross-entropy of class scores `x` (N, C) against integer labels `y` (N,)."
     def forward(self, x, y, **kwargs):
         self._check_scores_labels(x, y)
         y = y.long()                                         # gather and indexing want int64 (no copy if it is)
         logp = torch.log_softmax(x, dim=1)                  # x - logsumexp(x), stably
-        loss = -logp.gather(1, y[:, None]).mean()
+        loss = torch.nn.functional.nll_loss(logp, y)          # mean over n of -logp[n, y_n], in one call
         self._save(logp, y)
         return loss
 
@@ -311,11 +325,12 @@ class CrossEntropyLoss(Block):
             raise TypeError(f'{self!r}.backward: dout must be a number or a one-element tensor, got {type(dout).__name__}')
         self._release()
         if not input_grad: return None
+        n = y.shape[0]
         dx = logp.exp_()                                     # P = softmax(x), in place
-        dx[torch.arange(len(y), device=y.device), y] -= 1    # P - Y
-        return dx.mul_(dout / len(y))
+        dx.scatter_add_(1, y[:, None], dx.new_full((n, 1), -1.))  # P - Y: subtract 1 at each label
+        return dx.mul_(dout / n)
 
-# %% ../nbs/00_blocks.ipynb #c0074
+# %% ../nbs/00_blocks.ipynb #c0078
 @patch
 def _check_scores_labels(self:CrossEntropyLoss, x, y):
     self._check_tensor(x, 'scores')
@@ -323,15 +338,15 @@ def _check_scores_labels(self:CrossEntropyLoss, x, y):
     if not isinstance(y, Tensor): raise TypeError(f'{self!r}: labels must be a torch.Tensor, got {type(y).__name__}')
     if y.dtype not in (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8):
         raise TypeError(f'{self!r}: labels must be integer class indices, got {y.dtype}')
-    if y.dim() != 1 or len(y) != len(x):
-        raise ValueError(f'{self!r}: scores of shape {tuple(x.shape)} need labels of shape ({len(x)},), got shape {tuple(y.shape)}')
-    if len(y) == 0: raise ValueError(f'{self!r}: the batch is empty (scores of shape {tuple(x.shape)})')
+    if y.dim() != 1 or y.shape[0] != x.shape[0]:
+        raise ValueError(f'{self!r}: scores of shape {tuple(x.shape)} need labels of shape ({x.shape[0]},), got shape {tuple(y.shape)}')
+    if y.shape[0] == 0: raise ValueError(f'{self!r}: the batch is empty (scores of shape {tuple(x.shape)})')
     if y.device != x.device: raise TypeError(f'{self!r}: scores are on {x.device} but labels on {y.device}')
-    lo, hi = torch.aminmax(y)
+    lo, hi = (int(v) for v in torch.aminmax(y))             # two Python numbers: cheaper to compare than tensors
     if lo < 0 or hi >= x.shape[1]:
-        raise ValueError(f'{self!r}: labels must be in [0, {x.shape[1]}) for {x.shape[1]} classes, got values from {lo.item()} to {hi.item()}')
+        raise ValueError(f'{self!r}: labels must be in [0, {x.shape[1]}) for {x.shape[1]} classes, got values from {lo} to {hi}')
 
-# %% ../nbs/00_blocks.ipynb #c0084
+# %% ../nbs/00_blocks.ipynb #c0088
 class Sequential(Block):
     "Blocks applied one after another; keyword arguments (such as `y=`) go to every one of them."
     def __init__(self, *blocks:Block):
