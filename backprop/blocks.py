@@ -14,8 +14,8 @@ from fastcore.basics import patch
 from torch import Tensor
 
 # %% auto #0
-__all__ = ['Block', 'BackwardError', 'Linear', 'LeakyReLU', 'ReLU', 'Sigmoid', 'TanH', 'Dropout', 'CrossEntropyLoss',
-           'Sequential']
+__all__ = ['Block', 'BackwardError', 'Linear', 'Activation', 'LeakyReLU', 'ReLU', 'Sigmoid', 'TanH', 'Dropout',
+           'CrossEntropyLoss', 'Sequential']
 
 # %% ../nbs/00_blocks.ipynb #c0009
 class _Passes(threading.local):
@@ -201,7 +201,35 @@ def _check_input(self:Linear, x):
                         f'on {self.w.device}; Block.to(device, dtype) moves a block')
 
 # %% ../nbs/00_blocks.ipynb #c0042
-class LeakyReLU(Block):
+def _private(y):
+    "Whether `y` can be overwritten: no top-level call returned it, and autograd does not track it."
+    return not y.requires_grad and _returned.get(id(y)) is not y
+
+class Activation(Block):
+    "An element-wise function whose derivative is computed from its output `y`, the one thing it caches."
+    def f(self, x):
+        "The function, element-wise."
+        raise NotImplementedError(f'{type(self).__name__} must implement f')
+
+    def derivative(self, y, out=None):
+        "f'(x) from y = f(x), written into `out` (new memory if None)."
+        raise NotImplementedError(f'{type(self).__name__} must implement derivative')
+
+    def forward(self, x, **kwargs):
+        self._check_tensor(x)
+        y = self.f(x)
+        self._save(y)
+        return y
+
+    def backward(self, dout, input_grad=True):
+        y, = self._saved()
+        self._check_dout(dout, y.shape, y)
+        self._release()
+        if not input_grad: return None
+        return self.derivative(y, out=y if _private(y) else None).mul_(dout)  # dL/dx = dout ⊙ f'(x)
+
+# %% ../nbs/00_blocks.ipynb #c0046
+class LeakyReLU(Activation):
     "Leaky rectifier: `x` where `x > 0`, `alpha * x` elsewhere (element-wise, any shape)."
     def __init__(self, alpha:float=0.01):  # slope for negative inputs, at least 0
         super().__init__()
@@ -210,75 +238,31 @@ class LeakyReLU(Block):
         self.alpha = float(alpha)
 
     def __repr__(self): return f'LeakyReLU(alpha={self.alpha})'
-
-    def forward(self, x, **kwargs):
-        self._check_tensor(x)
-        y = torch.where(x > 0, x, x * self.alpha)
-        self._save(y)
-        return y
-
-    def _derivative(self, y, out):
-        "lrelu'(x) from the output, written into `out`: 1 where y > 0, alpha elsewhere."
+    def f(self, x): return torch.where(x > 0, x, x * self.alpha)
+    def derivative(self, y, out=None):   # 1 where y > 0, alpha elsewhere
         return torch.sign(y, out=out).clamp_(min=0).mul_(1 - self.alpha).add_(self.alpha)
 
-    def backward(self, dout, input_grad=True):
-        y, = self._saved()
-        self._check_dout(dout, y.shape, y)
-        self._release()
-        if not input_grad: return None
-        out = y if _private(y) else torch.empty_like(y)  # reuse y's memory when nobody else can see it
-        return self._derivative(y, out).mul_(dout)
-
-# %% ../nbs/00_blocks.ipynb #c0043
+# %% ../nbs/00_blocks.ipynb #c0047
 class ReLU(LeakyReLU):
     "Rectified linear unit, `max(0, x)` element-wise: the `LeakyReLU` with `alpha=0`."
     def __init__(self): super().__init__(alpha=0.)
     def __repr__(self): return 'ReLU'
+    def f(self, x): return torch.relu(x)
+    def derivative(self, y, out=None): return torch.sign(y, out=out)  # 1 where y > 0, else 0 (y is never negative)
 
-    def forward(self, x, **kwargs):
-        self._check_tensor(x)
-        y = torch.relu(x)
-        self._save(y)
-        return y
-
-    def _derivative(self, y, out): return torch.sign(y, out=out)  # 1 where y > 0, else 0 (y is never negative)
-
-# %% ../nbs/00_blocks.ipynb #c0045
-def _private(y):
-    "Whether `y` can be overwritten: no top-level call returned it, and autograd does not track it."
-    return not y.requires_grad and _returned.get(id(y)) is not y
-
-# %% ../nbs/00_blocks.ipynb #c0056
-class Sigmoid(Block):
+# %% ../nbs/00_blocks.ipynb #c0058
+class Sigmoid(Activation):
     "Logistic function, `1 / (1 + exp(-x))`, element-wise."
-    def forward(self, x, **kwargs):
-        self._check_tensor(x)
-        y = torch.sigmoid(x)
-        self._save(y)
-        return y
+    def f(self, x): return torch.sigmoid(x)
+    def derivative(self, y, out=None): return torch.mul(y, 1 - y, out=out)  # σ' = σ(1 - σ)
 
-    def backward(self, dout, input_grad=True):
-        y, = self._saved()
-        self._check_dout(dout, y.shape, y)
-        self._release()
-        return dout * y * (1 - y) if input_grad else None
-
-# %% ../nbs/00_blocks.ipynb #c0062
-class TanH(Block):
+# %% ../nbs/00_blocks.ipynb #c0064
+class TanH(Activation):
     "Hyperbolic tangent, element-wise."
-    def forward(self, x, **kwargs):
-        self._check_tensor(x)
-        y = torch.tanh(x)
-        self._save(y)
-        return y
+    def f(self, x): return torch.tanh(x)
+    def derivative(self, y, out=None): return torch.mul(1 - y, 1 + y, out=out)  # 1 - y², without cancellation
 
-    def backward(self, dout, input_grad=True):
-        y, = self._saved()
-        self._check_dout(dout, y.shape, y)
-        self._release()
-        return dout * (1 - y) * (1 + y) if input_grad else None   # = 1 - y², without cancellation
-
-# %% ../nbs/00_blocks.ipynb #c0066
+# %% ../nbs/00_blocks.ipynb #c0068
 class Dropout(Block):
     "Inverted dropout: zero each element with probability `p` in training, scale the rest by `1/(1-p)`; identity in evaluation."
     def __init__(self, p:float=0.5):  # probability of dropping an element, in [0, 1)
@@ -305,7 +289,7 @@ class Dropout(Block):
         if not input_grad: return None
         return dout if mask is None else dout * mask
 
-# %% ../nbs/00_blocks.ipynb #c0076
+# %% ../nbs/00_blocks.ipynb #c0078
 class CrossEntropyLoss(Block):
     "Mean cross-entropy of class scores `x` (N, C) against integer labels `y` (N,)."
     def forward(self, x, y, **kwargs):
@@ -330,7 +314,7 @@ class CrossEntropyLoss(Block):
         dx.scatter_add_(1, y[:, None], dx.new_full((n, 1), -1.))  # P - Y: subtract 1 at each label
         return dx.mul_(dout / n)
 
-# %% ../nbs/00_blocks.ipynb #c0078
+# %% ../nbs/00_blocks.ipynb #c0080
 @patch
 def _check_scores_labels(self:CrossEntropyLoss, x, y):
     self._check_tensor(x, 'scores')
@@ -346,7 +330,7 @@ def _check_scores_labels(self:CrossEntropyLoss, x, y):
     if lo < 0 or hi >= x.shape[1]:
         raise ValueError(f'{self!r}: labels must be in [0, {x.shape[1]}) for {x.shape[1]} classes, got values from {lo} to {hi}')
 
-# %% ../nbs/00_blocks.ipynb #c0088
+# %% ../nbs/00_blocks.ipynb #c0090
 class Sequential(Block):
     "Blocks applied one after another; keyword arguments (such as `y=`) go to every one of them."
     def __init__(self, *blocks:Block):
