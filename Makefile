@@ -11,6 +11,10 @@ PY   := $(BIN)/python
 # TORCH_INDEX names another package index for it (such as PyTorch's CPU-only wheels).
 TORCH ?= torch==2.13.0
 TORCH_INDEX ?=
+# constraints.txt pins every other package to the versions the saved outputs come from, frozen on Python 3.11;
+# other Pythons (and CONSTRAINTS=) get the newest releases that settings.ini allows.
+CONSTRAINTS ?= $(shell $(if $(wildcard $(PY)),$(PY),python3) -c \
+  'import sys; print("constraints.txt" if sys.version_info[:2] == (3, 11) else "")' 2>/dev/null)
 PORT  ?= 8000
 PIP   := $(PY) -m pip --disable-pip-version-check -q -q
 
@@ -28,10 +32,10 @@ help:  ## list the targets
 $(PY):
 	python3 -m venv $(VENV)
 
-$(VENV)/.backprop-installed: setup.py settings.ini | $(PY)
-	$(PIP) install '$(TORCH)' $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
-	$(PIP) install numpy
-	$(PIP) install -e ".[dev]"
+$(VENV)/.backprop-installed: setup.py settings.ini $(CONSTRAINTS) | $(PY)
+	$(PIP) install '$(TORCH)' $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
+	$(PIP) install numpy $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
+	$(PIP) install -e ".[dev]" $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
 	touch $@
 
 install: $(VENV)/.backprop-installed browser  ## development install: the package, nbdev, JupyterLab, test tools
