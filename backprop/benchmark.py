@@ -94,8 +94,9 @@ def autograd_step(net,           # a `torch.nn` model that outputs class scores
     return step
 
 # %% ../nbs/08_benchmark.ipynb #c0014
-def matmul_step(model,  # a Block `MLP`: only the weights of its Linear layers are used
-                x):     # a batch of inputs
+def matmul_step(model,                  # a Block `MLP`: only the weights of its Linear layers are used
+                x,                      # a batch of inputs
+                input_grad:bool=False): # also the first layer's dL/dX, as the Blocks' `input_grad=True` computes
     "A function that makes only the matrix products of a training step: the floor under any step that calls them."
     ws = [b.w for b in model.sequence.blocks[::2]]
     def step():
@@ -103,7 +104,7 @@ def matmul_step(model,  # a Block `MLP`: only the weights of its Linear layers a
         for w in ws: hs.append(h); h = torch.mm(h, w.T)  # Z = H W^T
         for i in reversed(range(len(ws))):
             torch.mm(h.T, hs[i])                        # dL/dW = dZ^T H
-            if i: h = torch.mm(h, ws[i])                # dL/dH = dZ W (none for the data)
+            if i or input_grad: h = torch.mm(h, ws[i])  # dL/dH = dZ W (for the data only if input_grad)
     return step
 
 # %% ../nbs/08_benchmark.ipynb #c0018
