@@ -13,8 +13,10 @@ TORCH ?= torch==2.13.0
 TORCH_INDEX ?=
 # constraints.txt pins every other package to the versions the saved outputs come from, frozen on Python 3.11;
 # other Pythons (and CONSTRAINTS=) get the newest releases that settings.ini allows.
-CONSTRAINTS ?= $(shell $(if $(wildcard $(PY)),$(PY),python3) -c \
+ifeq ($(origin CONSTRAINTS),undefined)
+CONSTRAINTS := $(shell $(if $(wildcard $(PY)),$(PY),python3) -c \
   'import sys; print("constraints.txt" if sys.version_info[:2] == (3, 11) else "")' 2>/dev/null)
+endif
 PORT  ?= 8000
 PIP   := $(PY) -m pip --disable-pip-version-check -q -q
 
