@@ -244,4 +244,11 @@ d = { 'settings': { 'branch': 'main',
                                    'backprop.training._summary': ('training.html#_summary', 'backprop/training.py'),
                                    'backprop.training.load_digits_data': ('training.html#load_digits_data', 'backprop/training.py'),
                                    'backprop.training.plot_fit': ('training.html#plot_fit', 'backprop/training.py'),
-                                   'backprop.training.split_loaders': ('training.html#split_loaders', 'backprop/training.py')}}}
+                                   'backprop.training.split_loaders': ('training.html#split_loaders', 'backprop/training.py')},
+            'backprop.validation': { 'backprop.validation._is_int': ('validation.html#_is_int', 'backprop/validation.py'),
+                                     'backprop.validation._is_real': ('validation.html#_is_real', 'backprop/validation.py'),
+                                     'backprop.validation.finite_number': ('validation.html#finite_number', 'backprop/validation.py'),
+                                     'backprop.validation.positive_int': ('validation.html#positive_int', 'backprop/validation.py'),
+                                     'backprop.validation.probability': ('validation.html#probability', 'backprop/validation.py'),
+                                     'backprop.validation.seed': ('validation.html#seed', 'backprop/validation.py'),
+                                     'backprop.validation.tensor': ('validation.html#tensor', 'backprop/validation.py')}}}
