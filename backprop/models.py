@@ -5,6 +5,9 @@
 # %% ../nbs/02_models.ipynb #c0002
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from . import validation
 from .blocks import Block, Dropout, LeakyReLU, Linear, ReLU, Sequential, Sigmoid, TanH
 
 # %% auto #0
@@ -23,20 +26,28 @@ def _activation_factory(activation):
     raise TypeError(f'MLP: activation must be a name or a Block class, got {activation!r}')
 
 # %% ../nbs/02_models.ipynb #c0007
+def _hidden_sizes(hidden_features):
+    "The hidden sizes as a list of `int`s, after checking that they are a sequence of positive integers."
+    if isinstance(hidden_features, (str, bytes)) or not isinstance(hidden_features, Sequence):
+        raise TypeError(f'MLP: hidden_features must be a sequence of positive integers, such as [100] '
+                        f'for one hidden layer, got {hidden_features!r}')
+    return [validation.positive_int('MLP', f'hidden_features[{i}]', h) for i, h in enumerate(hidden_features)]
+
+# %% ../nbs/02_models.ipynb #c0007a
 class MLP(Block):
     "Multilayer perceptron: Linear layers with an activation (and optional Dropout) between them."
     def __init__(self,
                  in_features:int,         # input features per sample
                  num_classes:int,         # output class scores
-                 hidden_features=(),      # sizes of the hidden layers
+                 hidden_features=(),      # sizes of the hidden layers, such as [256, 256]
                  activation='relu',       # 'relu', 'sigmoid', 'tanh', 'lrelu' or a Block class
                  dropout:float=0,         # probability of Dropout after each activation (none if 0)
                  **kwargs):               # passed to every `Linear`, such as `wstd`
-        super().__init__()
+        sizes = [validation.positive_int('MLP', 'in_features', in_features), *_hidden_sizes(hidden_features)]
+        num_classes = validation.positive_int('MLP', 'num_classes', num_classes)
         make_act = _activation_factory(activation)
-        if not (isinstance(dropout, (int, float)) and 0 <= dropout < 1):
-            raise ValueError(f'MLP: dropout must be a probability in [0, 1), got {dropout!r}')
-        sizes = [in_features, *hidden_features]
+        dropout = validation.probability('MLP', 'dropout', dropout)
+        super().__init__()
         blocks = []
         for d_in, d_out in zip(sizes, sizes[1:]):
             blocks += [Linear(d_in, d_out, **kwargs), make_act()]
