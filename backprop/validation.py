@@ -12,7 +12,7 @@ import torch
 from torch import Tensor
 
 # %% auto #0
-__all__ = ['SEED_RANGE', 'positive_int', 'finite_number', 'probability', 'seed', 'tensor']
+__all__ = ['SEED_RANGE', 'positive_int', 'nonnegative_int', 'finite_number', 'probability', 'seed', 'boolean', 'tensor']
 
 # %% ../nbs/10_validation.ipynb #c0005
 def _is_real(v): return isinstance(v, numbers.Real) and not isinstance(v, bool)
@@ -24,6 +24,13 @@ def positive_int(where:str, # the function or Block that checks, such as `'Linea
     "`value` as an `int`, if it is an integer of at least 1."
     if not _is_int(value): raise TypeError(f'{where}: {name} must be a positive integer, got {value!r}')
     if value < 1: raise ValueError(f'{where}: {name} must be a positive integer, got {value!r}')
+    return int(value)
+
+# %% ../nbs/10_validation.ipynb #c0006a
+def nonnegative_int(where:str, name:str, value) -> int:
+    "`value` as an `int`, if it is an integer of at least 0 (a count that may be zero)."
+    if not _is_int(value): raise TypeError(f'{where}: {name} must be a non-negative integer, got {value!r}')
+    if value < 0: raise ValueError(f'{where}: {name} must be a non-negative integer, got {value!r}')
     return int(value)
 
 # %% ../nbs/10_validation.ipynb #c0007
@@ -57,6 +64,12 @@ def seed(where:str, value, name:str='seed') -> int:
     if not SEED_RANGE[0] <= value <= SEED_RANGE[1]:
         raise ValueError(f'{where}: {name} must be an integer in [-2**63, 2**64 - 1], got {value!r}')
     return int(value)
+
+# %% ../nbs/10_validation.ipynb #c0014b
+def boolean(where:str, name:str, value) -> bool:
+    "`value`, if it is `True` or `False`."
+    if not isinstance(value, bool): raise TypeError(f'{where}: {name} must be True or False, got {value!r}')
+    return value
 
 # %% ../nbs/10_validation.ipynb #c0015
 def tensor(where:str, name:str, value,
