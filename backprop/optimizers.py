@@ -5,26 +5,46 @@
 # %% ../nbs/05_optimizers.ipynb #c0002
 from __future__ import annotations
 
+import abc
 import math
 
 import torch
 from fastcore.basics import patch
 from torch import Tensor
 
+from . import validation
+
 # %% auto #0
 __all__ = ['Optimizer', 'VanillaSGD', 'MomentumSGD', 'RMSProp', 'Adam']
 
 # %% ../nbs/05_optimizers.ipynb #c0008
-def _check_number(owner, name, value, low=None, high=None, low_open=False, high_open=True):
-    "`value` as a float, after checking that it is a finite real number from `low` to `high`."
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if ok and low is not None: ok = value > low if low_open else value >= low
-    if ok and high is not None: ok = value < high if high_open else value <= high
-    if not ok:
-        if high is None: where = f'a number {">" if low_open else ">="} {low}'
-        else: where = f'a number in {"(" if low_open else "["}{low}, {high}{")" if high_open else "]"}'
-        raise ValueError(f'{owner}: {name} must be {where}, got {value!r}')
-    return float(value)
+def _span(t):
+    "The first storage position that `t` uses, and one past the last."
+    return t.storage_offset(), t.storage_offset() + sum((s - 1) * st for s, st in zip(t.shape, t.stride())) + 1
+
+def _surely_apart(t):
+    "Whether surely no two elements of `t` share memory: each stride, smallest first, steps past all the smaller ones reach."
+    reach = 1  # how many storage positions the dimensions taken so far span
+    for stride, size in sorted((st, s) for s, st in zip(t.shape, t.stride()) if s > 1):
+        if stride < reach: return False
+        reach += stride * (size - 1)
+    return True
+
+def _shared_within(tensors, group):
+    "The first `(i, j)`, `j <= i`, of the views of one storage in `group` that share an element (`j == i`: with itself)."
+    views = [tensors[i] for i in group]
+    if len({t.element_size() for t in views}) > 1: return group[1], group[0]  # seen as types of different sizes: refused
+    spans = sorted(_span(t) for t in views)
+    if all(map(_surely_apart, views)) and all(a[1] <= b[0] for a, b in zip(spans, spans[1:])):
+        return None  # the common case: each a tensor of its own, or pieces of one flat buffer
+    positions = torch.arange(max(end for _, end in spans))
+    user = torch.full_like(positions, -1)  # which tensor uses each element of the storage
+    for i, t in zip(group, views):
+        at = positions.as_strided(t.shape, t.stride(), t.storage_offset()).flatten()
+        if not _surely_apart(t) and at.unique().numel() < at.numel(): return i, i
+        if user[at].max() >= 0: return i, user[at].max().item()
+        user[at] = i
+    return None
 
 # %% ../nbs/05_optimizers.ipynb #c0009
 def _check_pairs(owner, params):
@@ -35,34 +55,54 @@ def _check_pairs(owner, params):
     except TypeError: raise TypeError(f'{owner}: params must be an iterable of (parameter, gradient) pairs, '
                                       f'got {type(params).__name__}') from None
     if not pairs: raise ValueError(f'{owner}: params is empty: there is nothing to optimize')
-    seen = set()
     for i, pair in enumerate(pairs):
         if isinstance(pair, Tensor) or not (isinstance(pair, (tuple, list)) and len(pair) == 2):
             raise TypeError(f'{owner}: params[{i}] must be a (parameter, gradient) pair as model.params() returns, '
                             f'got {type(pair).__name__} (for torch.nn models, use torch.optim)')
         p, g = pair
-        if not all(isinstance(t, Tensor) and t.is_floating_point() for t in pair):
-            raise TypeError(f'{owner}: params[{i}] must hold two floating-point tensors')
+        validation.tensor(owner, f'the parameter of params[{i}]', p, floating=True)
+        validation.tensor(owner, f'the gradient of params[{i}]', g, floating=True)
+        if p.layout != torch.strided or g.layout != torch.strided:
+            raise TypeError(f'{owner}: params[{i}] must hold dense tensors, got {p.layout} and {g.layout}')
         if p.shape != g.shape or p.dtype != g.dtype or p.device != g.device:
             raise ValueError(f'{owner}: params[{i}]: the parameter is {tuple(p.shape)} {p.dtype} on {p.device} '
                              f'but its gradient is {tuple(g.shape)} {g.dtype} on {g.device}')
-        if id(p) in seen: raise ValueError(f'{owner}: params[{i}] repeats a parameter, which would be updated twice')
-        seen.add(id(p))
+    _check_own_memory(owner, [t for pair in pairs for t in pair])
     return [p for p, _ in pairs], [g for _, g in pairs]
 
+# %% ../nbs/05_optimizers.ipynb #c0009a
+def _sharing_memory(tensors):
+    "The first `(i, j)`, `j <= i`, such that `tensors[i]` shares memory with `tensors[j]` (`j == i`: with itself), or None."
+    storages = {}  # the tensors that view each storage
+    for i, t in enumerate(tensors):
+        if t.numel(): storages.setdefault((t.device, t.untyped_storage().data_ptr()), []).append(i)
+    return min(filter(None, (_shared_within(tensors, group) for group in storages.values())), default=None)
+
+def _check_own_memory(owner, tensors):
+    "Raise if two of `tensors`, the parameters and gradients in turn (θ₀, dθ₀, θ₁, ...), share memory."
+    shared = _sharing_memory(tensors)
+    if shared is None: return
+    i, j = shared
+    name = lambda k: f'the {("parameter", "gradient")[k % 2]} of params[{k // 2}]'
+    if i == j: raise ValueError(f'{owner}: {name(i)} has elements that share memory (an expanded tensor?); '
+                                'a step would update them more than once')
+    raise ValueError(f'{owner}: {name(i)} shares memory with {name(j)} (the same tensor, or overlapping views of one); '
+                     'every parameter and gradient needs memory of its own, or a step would change it twice')
+
 # %% ../nbs/05_optimizers.ipynb #c0010
-class Optimizer:
+class Optimizer(abc.ABC):
     "Base class: updates parameters in place from their gradients; subclasses write the update in `_update`."
+    state_names = ()  # the state tensors a subclass keeps, one per parameter, made at the first step
+
     def __init__(self,
                  params,               # (parameter, gradient) pairs, as `model.params()` returns them
                  learn_rate:float,     # step size η > 0
                  reg:float=0):         # L2 penalty λ ≥ 0: the loss gains (λ/2)·‖θ‖²
-        self.params, self.grads = _check_pairs(type(self).__name__, params)
-        self.learn_rate = self._number('learn_rate', learn_rate, low=0, low_open=True)
-        self.reg = self._number('reg', reg, low=0)
+        name = type(self).__name__
+        self.params, self.grads = _check_pairs(name, params)
+        self.learn_rate = validation.finite_number(name, 'learn_rate', learn_rate, min=0, open_min=True)
+        self.reg = validation.finite_number(name, 'reg', reg, min=0)
         self.steps, self.state = 0, {}
-
-    def _number(self, name, value, **kwargs): return _check_number(type(self).__name__, name, value, **kwargs)
 
     def zero_grad(self):
         "Set every gradient to zero."
@@ -74,7 +114,9 @@ class Optimizer:
         self.steps += 1
         self._update(self._regularized_grads())
 
-    def _update(self, d): raise NotImplementedError(f'{type(self).__name__} must implement _update')
+    @abc.abstractmethod
+    def _update(self, d):
+        "Update the parameters in place from `d`, the regularised gradients; `self.steps` counts this step."
 
 # %% ../nbs/05_optimizers.ipynb #c0012
 @patch
@@ -107,34 +149,57 @@ def state_dict(self:Optimizer):
 
 @patch
 def load_state_dict(self:Optimizer, state_dict:dict):  # as `state_dict()` returned it
-    "Copy a saved state into this optimizer; its tensors move to the parameters' device and dtype."
-    name, saved = type(self).__name__, state_dict.get('optimizer')
-    if saved != name: raise ValueError(f'{name}.load_state_dict: the state was saved by {saved!r}, not by {name!r}')
-    shapes = [tuple(p.shape) for p in self.params]
-    for k, bufs in state_dict['state'].items():
-        if [tuple(b.shape) for b in bufs] != shapes:
-            raise ValueError(f'{name}.load_state_dict: the saved {k!r} tensors have shapes '
-                             f'{[tuple(b.shape) for b in bufs]}, the parameters {shapes}')
-    self.state = {k: [b.to(device=p.device, dtype=p.dtype, copy=True) for b, p in zip(bufs, self.params)]
-                  for k, bufs in state_dict['state'].items()}
-    self.steps = int(state_dict['steps'])
+    "Copy a saved state into this optimizer, after checking all of it; its tensors move to the parameters' device and dtype."
+    steps, saved = self._check_state(state_dict)
+    state = {k: [b.to(device=p.device, dtype=p.dtype, copy=True) for b, p in zip(bufs, self.params)]
+             for k, bufs in saved.items()}
+    self.state, self.steps = state, steps
+
+# %% ../nbs/05_optimizers.ipynb #c0014a
+def _check_keys(where, what, d, expected):
+    "Raise unless `d` is a dict with exactly the keys `expected`, naming those missing and those unexpected."
+    if not isinstance(d, dict): raise TypeError(f'{where}: {what} must be a dict, got {type(d).__name__}')
+    missing, extra = sorted(map(repr, expected - d.keys())), sorted(map(repr, d.keys() - expected))
+    problems = [f'{how} {", ".join(keys)}' for how, keys in (('lacks', missing), ('has unexpected', extra)) if keys]
+    if problems: raise ValueError(f'{where}: {what} ' + ' and '.join(problems))
+
+@patch
+def _check_state(self:Optimizer, state_dict):
+    "The step count and the state tensors of `state_dict`, after checking that they fit this optimizer."
+    name = type(self).__name__
+    where = f'{name}.load_state_dict'
+    _check_keys(where, 'the state_dict', state_dict, {'optimizer', 'steps', 'state'})
+    if state_dict['optimizer'] != name:
+        raise ValueError(f"{where}: the state was saved by {state_dict['optimizer']!r}, not by {name!r}")
+    steps, saved = validation.nonnegative_int(where, 'steps', state_dict['steps']), state_dict['state']
+    _check_keys(where, f'the state after {steps} steps', saved, set(self.state_names) if steps else set())
+    for k, bufs in saved.items():
+        if not (isinstance(bufs, (list, tuple)) and len(bufs) == len(self.params)):
+            got = len(bufs) if isinstance(bufs, (list, tuple)) else type(bufs).__name__
+            raise ValueError(f'{where}: the saved {k!r} must be a list of {len(self.params)} tensors, one per parameter, got {got}')
+        for i, (b, p) in enumerate(zip(bufs, self.params)):
+            validation.tensor(where, f'the saved {k!r}[{i}]', b, floating=True, shape=tuple(p.shape))
+    return steps, saved
 
 # %% ../nbs/05_optimizers.ipynb #c0023
 class VanillaSGD(Optimizer):
     "Gradient descent with an L2 penalty: `θ -= learn_rate * (dθ + reg * θ)`."
+    state_names = ()
     def _update(self, d):
         torch._foreach_add_(self.params, d, alpha=-self.learn_rate)  # θ ← θ - η g, for all tensors in one call
 
 # %% ../nbs/05_optimizers.ipynb #c0030
 class MomentumSGD(Optimizer):
     "Gradient descent with momentum: `v = momentum * v - learn_rate * (dθ + reg * θ)`, then `θ += v`."
+    state_names = ('velocity',)
+
     def __init__(self,
                  params,                # (parameter, gradient) pairs, as `model.params()` returns them
                  learn_rate:float,      # step size η > 0
                  reg:float=0,           # L2 penalty λ ≥ 0
                  momentum:float=0.9):   # μ in [0, 1): the share of the previous step kept in the next
         super().__init__(params, learn_rate, reg)
-        self.momentum = self._number('momentum', momentum, low=0, high=1)
+        self.momentum = validation.probability(type(self).__name__, 'momentum', momentum)
 
     def _hyper(self): return dict(super()._hyper(), momentum=self.momentum)
 
@@ -147,6 +212,8 @@ class MomentumSGD(Optimizer):
 # %% ../nbs/05_optimizers.ipynb #c0037
 class RMSProp(Optimizer):
     "RMSProp: `r = decay * r + (1 - decay) * g**2`, then `θ -= learn_rate * g / (sqrt(r) + eps)`, as `torch.optim.RMSprop`."
+    state_names = ('square_avg',)
+
     def __init__(self,
                  params,               # (parameter, gradient) pairs, as `model.params()` returns them
                  learn_rate:float,     # step size η > 0
@@ -154,8 +221,8 @@ class RMSProp(Optimizer):
                  decay:float=0.99,     # γ in [0, 1): the decay of the moving average of squared gradients
                  eps:float=1e-8):      # ε ≥ 0, added to √r (outside the root, as torch does)
         super().__init__(params, learn_rate, reg)
-        self.decay = self._number('decay', decay, low=0, high=1)
-        self.eps = self._number('eps', eps, low=0)
+        self.decay = validation.probability(type(self).__name__, 'decay', decay)
+        self.eps = validation.finite_number(type(self).__name__, 'eps', eps, min=0)
 
     def _hyper(self): return dict(super()._hyper(), decay=self.decay, eps=self.eps)
 
@@ -170,6 +237,8 @@ class RMSProp(Optimizer):
 # %% ../nbs/05_optimizers.ipynb #c0044
 class Adam(Optimizer):
     "Adam: bias-corrected moving averages `m` of `g` and `v` of `g**2`; `θ -= learn_rate * m̂ / (sqrt(v̂) + eps)`."
+    state_names = ('exp_avg', 'exp_avg_sq')
+
     def __init__(self,
                  params,                    # (parameter, gradient) pairs, as `model.params()` returns them
                  learn_rate:float,          # step size η > 0
@@ -177,22 +246,21 @@ class Adam(Optimizer):
                  betas=(0.9, 0.999),        # (β₁, β₂), each in [0, 1): the decays of the two moving averages
                  eps:float=1e-8):           # ε ≥ 0, added to √v̂
         super().__init__(params, learn_rate, reg)
+        name = type(self).__name__
         if not (isinstance(betas, (tuple, list)) and len(betas) == 2):
-            raise ValueError(f'Adam: betas must be a pair of numbers in [0, 1), got {betas!r}')
-        self.betas = tuple(self._number(f'betas[{i}]', b, low=0, high=1) for i, b in enumerate(betas))
-        self.eps = self._number('eps', eps, low=0)
+            raise TypeError(f'{name}: betas must be a pair of numbers in [0, 1), got {betas!r}')
+        self.betas = tuple(validation.probability(name, f'betas[{i}]', b) for i, b in enumerate(betas))
+        self.eps = validation.finite_number(name, 'eps', eps, min=0)
 
     def _hyper(self): return dict(super()._hyper(), betas=self.betas, eps=self.eps)
 
-# %% ../nbs/05_optimizers.ipynb #c0045
-@patch
-def _update(self:Adam, d):
-    (b1, b2), t = self.betas, self.steps
-    m, v = self._buffers('exp_avg'), self._buffers('exp_avg_sq')
-    torch._foreach_lerp_(m, d, 1 - b1)                        # m ← β1 m + (1-β1) g
-    torch._foreach_mul_(v, b2)
-    torch._foreach_addcmul_(v, d, d, value=1 - b2)            # v ← β2 v + (1-β2) g²
-    denom = torch._foreach_sqrt(v)
-    torch._foreach_div_(denom, math.sqrt(1 - b2 ** t))
-    torch._foreach_add_(denom, self.eps)                      # √v̂ + ε
-    torch._foreach_addcdiv_(self.params, m, denom, value=-self.learn_rate / (1 - b1 ** t))  # θ ← θ - η m̂ / (√v̂ + ε)
+    def _update(self, d):
+        (b1, b2), t = self.betas, self.steps
+        m, v = self._buffers('exp_avg'), self._buffers('exp_avg_sq')
+        torch._foreach_lerp_(m, d, 1 - b1)                        # m ← β1 m + (1-β1) g
+        torch._foreach_mul_(v, b2)
+        torch._foreach_addcmul_(v, d, d, value=1 - b2)            # v ← β2 v + (1-β2) g²
+        denom = torch._foreach_sqrt(v)
+        torch._foreach_div_(denom, math.sqrt(1 - b2 ** t))
+        torch._foreach_add_(denom, self.eps)                      # √v̂ + ε
+        torch._foreach_addcdiv_(self.params, m, denom, value=-self.learn_rate / (1 - b1 ** t))  # θ ← θ - η m̂ / (√v̂ + ε)
