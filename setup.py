@@ -20,10 +20,10 @@ setuptools.setup(
     long_description=readme.read_text(encoding='utf-8') if readme.exists() else cfg['description'],
     long_description_content_type='text/markdown',
     author=cfg['author'],
-    author_email=cfg['author_email'],
+    author_email=cfg.get('author_email') or None,  # settings.ini names none
     license=licenses.get(cfg['license'], cfg['license']),
     keywords=cfg['keywords'].split(),
-    url=cfg['git_url'],
+    url=cfg.get('git_url') or None,  # a fork's repository, where settings.ini names one
     classifiers=[
         'Development Status :: ' + statuses[int(cfg['status']) - 1],
         'Intended Audience :: ' + cfg['audience'].title(),

@@ -1,13 +1,23 @@
 """Check the built site (`_docs/`) in a real browser: headless Chromium, driven by Playwright, on a local server.
 
-For every page: it loads with no script error; every maths span was rendered by KaTeX and no `$$` or `\\(` is left
-in the text; every picture decoded; every link inside the site resolves to a page, and to an element when it names
-one (`page.html#id`). On the pages that check gradients, the comparison is shown (a `check_block` table or
-'Comparing gradients'). No request of any page leaves 127.0.0.1: each is recorded and refused. A screenshot of
-the Blocks page is saved to `_docs/screenshots/blocks.png`.
+For every page: it loads with no script error and no failed request (every request answered below 400, and the page
+names its favicon, since a browser asks for a missing one as /favicon.ico, a 404); every maths span was rendered by
+KaTeX and no `$$` or `\\(` is left in the text; every picture decoded; every link inside the site resolves to a page,
+and to an element when it names one (`page.html#id`).
+No link leaves the site for a copy of it: none points at the published site (settings.ini's `doc_host` +
+`doc_baseurl`), at another host's copy of a page of this site (`https://backprop.github.io/backprop/blocks.html`),
+or at a "source" file in a repository that settings.ini does not name as `git_url`. No Markdown shows as text: no
+`[text](url)`, `](http` or pair of backticks in the prose, none in show_doc's signatures, and no link in a link. On
+the pages that check gradients, the comparison is shown (a `check_block` table or 'Comparing gradients'). No request
+of any page leaves 127.0.0.1: each is recorded and refused. A screenshot of the Blocks page is saved to
+`_docs/screenshots/blocks.png`.
+
+Before the site, the check runs on a planted page (the home page with one of each of those problems added, served
+from memory) and fails unless it reports every one of them: so it is known to catch them.
 
 Usage: `python tools/browser_check.py [--site _docs]`; exits 1 and lists the problems when there are any.
-Chromium: Debian's `chromium` (`make browser` installs it), else `google-chrome`, or the program named by `CHROMIUM`.
+Chromium: the program named by `CHROMIUM`, else Debian's `chromium` (as root, `make browser` installs it with
+`apt-get install chromium chromium-driver`), else `google-chrome`.
 """
 import argparse, functools, http.server, os, re, shutil, sys, threading
 from html.parser import HTMLParser
@@ -15,10 +25,15 @@ from pathlib import Path
 from urllib.parse import urlsplit, unquote
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT/'tools'))
 FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
          '--disable-component-update', '--disable-sync']
 GRADIENT_PAGES = ('blocks.html', 'grad_compare.html', 'gradcheck.html')  # pages that must show a gradient comparison
 SCREENSHOT = ('blocks.html', 'screenshots/blocks.png')
+LOCAL = ('127.0.0.1', 'localhost')
+PLANTED = '_planted_problems.html'  # served from memory, never written to the site
+HOW_TO_GET_CHROMIUM = ('as root, `make browser` (it runs `apt-get install chromium chromium-driver`), '
+                       'or set CHROMIUM to the path of a Chromium or Chrome program')
 
 # Runs in the page: what it shows, gathered in one pass
 PAGE_STATE = """() => {
@@ -26,12 +41,21 @@ PAGE_STATE = """() => {
                        return c.textContent; };
   const math = [...document.querySelectorAll('span.math')];
   const outputs = [...document.querySelectorAll('.cell-output')];
+  const prose = text(document.body);
+  const signatures = [...document.querySelectorAll('.cell-output-markdown pre')].map(p => p.textContent).join('\\n');
+  const found = (s, re) => [...new Set(s.match(re) || [])].map(m => m.slice(0, 80));
+  const bracketed = [...document.querySelectorAll('a')].filter(a =>
+    (a.previousSibling?.textContent || '').endsWith('[') && (a.nextSibling?.textContent || '').startsWith(']('));
   return {
     math: math.length,
     unrendered: math.filter(m => !m.querySelector('.katex') || m.querySelector('.katex-error')).map(m => m.textContent.slice(0, 80)),
-    rawMath: (text(document.body).match(/\\$\\$|\\\\\\(|\\\\\\[/g) || []).length,
+    rawMath: (prose.match(/\\$\\$|\\\\\\(|\\\\\\[/g) || []).length,
+    rawMarkdown: found(prose, /\\[[^\\]\\n]*\\]\\([^)\\s]*\\)?|\\]\\(https?:[^)\\s]*|`[^`\\n]+`|\\{target=[^}]*\\}/g),
+    signatureMarkdown: found(signatures, /\\]\\([^)\\s]*\\)?|`[^`\\n]+`/g),
+    linkInLink: document.querySelectorAll('a a').length + bracketed.length,
     brokenImages: [...document.images].filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src.slice(0, 80)),
     links: [...document.querySelectorAll('a[href]')].map(a => a.href),
+    icon: document.querySelector('link[rel~="icon"]')?.href || null,
     gradientOutputs: outputs.filter(o => /Comparing gradients/.test(o.textContent) ||
                                          (/check_block\\(/.test(o.textContent) && o.querySelector('table'))).length,
     title: document.title,
@@ -74,10 +98,94 @@ def link_problem(site: Path, base: str, href: str):
         return f'{href[len(base):]}: no element #{unquote(u.fragment)}'
 
 
+class Settings:
+    "What settings.ini says about where the site and the repository are, and the names of the site's pages."
+    def __init__(self, pages):
+        from nbdev.config import get_config
+        from docs import site_base
+        cfg = get_config(path=str(ROOT))
+        self.published = site_base(cfg) if cfg.doc_host else None
+        self.git_url, self.repo = cfg.git_url.rstrip('/'), cfg.repo
+        self.source_path = f'/blob/{cfg.branch}/{cfg.lib_path.name}/'
+        self.pages = {Path(p).name for p in pages if p != PLANTED} - {'index.html'}
+
+
+def copy_problem(href: str, s: Settings):
+    "Why the link `href` (off this server) leads to a copy of this site or of its code, or None."
+    u = urlsplit(href)
+    if u.scheme not in ('http', 'https') or u.hostname in LOCAL: return None
+    if s.published and href.startswith(s.published):
+        return f'{href}: a link to the published site, not to this copy'
+    parts = u.path.split('/')
+    if parts[-1] in s.pages and (s.repo in parts[:-1] or (u.hostname or '').split('.')[0] == s.repo):
+        return f'{href}: a link to another copy of this site'
+    if s.source_path in u.path and not (s.git_url and href.startswith(s.git_url + '/')):
+        return f'{href}: a source link to a repository that settings.ini does not name (git_url)'
+
+
 def chromium() -> str:
     exe = os.environ.get('CHROMIUM') or shutil.which('chromium') or shutil.which('google-chrome')  # Debian's; GitHub's runners
-    if not exe: sys.exit('browser_check: no Chromium found; run `make browser` (Debian package chromium) or set CHROMIUM')
-    return exe
+    if exe and (Path(exe).is_file() or shutil.which(exe)): return exe
+    sys.exit(f'browser_check: no Chromium found{" at CHROMIUM=" + exe if exe else ""}. To get it: {HOW_TO_GET_CHROMIUM}.')
+
+
+def planted_page(site: Path, s: Settings) -> tuple:
+    "The home page with one of each problem the check must catch, and a name for each."
+    html = (site/'index.html').read_text()
+    page = next(iter(sorted(s.pages)), 'blocks.html')
+    copy = (s.published or f'https://{s.repo}.github.io/{s.repo}/') + page
+    plants = {
+        'a link to a copy of the site': f'<p><a href="{copy}">a copy</a></p>',
+        'a source link to an unnamed repository': f'<p><a href="https://github.com/{s.repo}/{s.repo}{s.source_path}x.py#L1">source</a></p>',
+        'raw Markdown in the text': f'<p>see [<code>Linear</code>]({page}) here</p>',
+        'a link in a link': f'<p>the stricter [<a href="{page}#x"><code>check_block</code></a>]({page})</p>',
+        'raw Markdown in a signature': '<div class="cell-output cell-output-display cell-output-markdown"><pre><code>'
+                                       'def f(\n    size, # a name in `SIZES`\n):</code></pre></div>',
+        'a request answered 404': '<img src="_planted_missing.png" alt="">',
+        'a page without a favicon': '',
+    }
+    html = re.sub(r'<link rel="icon"[^>]*>', '', html)
+    return html.replace('</main>', ''.join(plants.values()) + '</main>', 1), list(plants)
+
+
+CAUGHT_BY = {  # which reported problem shows that a planted one was caught
+    'a link to a copy of the site': 'another copy of this site',
+    'a source link to an unnamed repository': 'a repository that settings.ini does not name',
+    'raw Markdown in the text': 'raw Markdown in the text',
+    'a link in a link': 'inside the Markdown of a link',
+    'raw Markdown in a signature': 'raw Markdown in a signature',
+    'a request answered 404': 'HTTP 404',
+    'a page without a favicon': 'no favicon link',
+}
+
+
+def inspect(ctx, url: str, name: str, site: Path, base: str, s: Settings, offsite: list) -> tuple:
+    "Load one page; return its problems (as lines) and what it shows."
+    page = ctx.new_page()
+    errors = []
+    page.on('pageerror', lambda e: errors.append(str(e)))
+    page.on('requestfailed', lambda r: None if r.url in offsite else errors.append(f'failed to load {r.url}'))
+    page.on('response', lambda r: errors.append(f'HTTP {r.status} for {r.url}') if r.status >= 400 and r.url != url else None)
+    resp = page.goto(url, wait_until='load')
+    problems = [] if resp and resp.status == 200 else [f'HTTP {resp.status if resp else "no response"}']
+    page.wait_for_load_state('networkidle')
+    st = page.evaluate(PAGE_STATE)
+    problems += errors
+    problems += [f'maths not rendered: {m!r}' for m in st['unrendered']]
+    if st['rawMath']: problems.append(f'{st["rawMath"]} raw maths delimiters ($$, \\(, \\[) left in the text')
+    problems += [f'raw Markdown in the text: {m!r}' for m in st['rawMarkdown']]
+    problems += [f'raw Markdown in a signature: {m!r}' for m in st['signatureMarkdown']]
+    if st['linkInLink']: problems.append(f'{st["linkInLink"]} link(s) inside the Markdown of a link (or an <a> in an <a>)')
+    problems += [f'picture did not load: {i}' for i in st['brokenImages']]
+    if not st['icon']: problems.append('no favicon link (a browser then asks for /favicon.ico, a 404)')
+    elif st['icon'].startswith(base) and link_problem(site, base, st['icon']):
+        problems.append(f'favicon {link_problem(site, base, st["icon"])}')
+    for href in sorted(set(st['links'])):
+        why = link_problem(site, base, href) if href.startswith(base) else copy_problem(href, s)
+        if why: problems.append(f'broken link {why}' if href.startswith(base) else why)
+    if name in GRADIENT_PAGES and not st['gradientOutputs']:
+        problems.append('no gradient comparison shown (a check_block table or "Comparing gradients")')
+    return problems, st, page
 
 
 def check(site: Path, screenshot: bool = True) -> list:
@@ -85,40 +193,33 @@ def check(site: Path, screenshot: bool = True) -> list:
     from playwright.sync_api import sync_playwright
     pages = sorted(str(p.relative_to(site)) for p in site.rglob('*.html'))
     if not pages: return [f'no pages in {site}: run `make docs` first']
+    settings = Settings(pages)
     server = serve(site)
     base = f'http://127.0.0.1:{server.server_address[1]}/'
     problems, offsite = [], []
+    planted_html, plants = planted_page(site, settings)
 
     def route(r):
-        host = urlsplit(r.request.url).hostname
-        if r.request.url.startswith(('data:', 'blob:')) or host in ('127.0.0.1', 'localhost'): return r.continue_()
-        offsite.append(r.request.url); r.abort()
+        url = r.request.url
+        if url == base + PLANTED: return r.fulfill(body=planted_html, content_type='text/html')
+        if url.startswith(('data:', 'blob:')) or urlsplit(url).hostname in LOCAL: return r.continue_()
+        offsite.append(url); r.abort()
 
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=chromium(), args=FLAGS)
             ctx = browser.new_context(viewport={'width': 1280, 'height': 1000}, service_workers='block')
             ctx.route('**/*', route)
+            found, _, page = inspect(ctx, base + PLANTED, PLANTED, site, base, settings, offsite)
+            page.close()
+            missed = [p for p in plants if not any(CAUGHT_BY[p] in f for f in found)]
+            problems += [f'the check did not catch {p} on a planted page' for p in missed]
+            print(f'  planted page: {len(plants) - len(missed)} of {len(plants)} planted problems caught', flush=True)
             for name in pages:
-                page = ctx.new_page()
-                errors = []
-                page.on('pageerror', lambda e: errors.append(str(e)))
-                page.on('requestfailed', lambda r: None if r.url in offsite else errors.append(f'failed to load {r.url}'))
-                resp = page.goto(base + name, wait_until='load')
-                if not resp or resp.status != 200: problems.append(f'{name}: HTTP {resp.status if resp else "no response"}')
-                page.wait_for_load_state('networkidle')
-                s = page.evaluate(PAGE_STATE)
-                problems += [f'{name}: {e}' for e in errors]
-                problems += [f'{name}: maths not rendered: {m!r}' for m in s['unrendered']]
-                if s['rawMath']: problems.append(f'{name}: {s["rawMath"]} raw maths delimiters ($$, \\(, \\[) left in the text')
-                problems += [f'{name}: picture did not load: {i}' for i in s['brokenImages']]
-                for href in sorted(set(s['links'])):
-                    if href.startswith(base):
-                        why = link_problem(site, base, href)
-                        if why: problems.append(f'{name}: broken link {why}')
-                if name in GRADIENT_PAGES and not s['gradientOutputs']:
-                    problems.append(f'{name}: no gradient comparison shown (a check_block table or "Comparing gradients")')
-                print(f'  {name}: {s["math"]} maths, {len(set(s["links"]))} links, {s["gradientOutputs"]} gradient checks shown', flush=True)
+                found, st, page = inspect(ctx, base + name, name, site, base, settings, offsite)
+                problems += [f'{name}: {p}' for p in found]
+                print(f'  {name}: {st["math"]} maths, {len(set(st["links"]))} links, {st["gradientOutputs"]} gradient checks shown',
+                      flush=True)
                 if screenshot and name == SCREENSHOT[0]:
                     shot = site/SCREENSHOT[1]
                     shot.parent.mkdir(parents=True, exist_ok=True)
@@ -128,8 +229,7 @@ def check(site: Path, screenshot: bool = True) -> list:
     finally:
         server.shutdown()
     problems += [f'request to another host: {u}' for u in sorted(set(offsite))]
-    missing = [p for p in GRADIENT_PAGES if p not in pages]
-    problems += [f'{p}: page missing' for p in missing]
+    problems += [f'{p}: page missing' for p in GRADIENT_PAGES if p not in pages]
     return problems
 
 
@@ -137,6 +237,9 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--site', default=str(ROOT/'_docs'), help='the built site (default _docs)')
     args = ap.parse_args(argv)
+    chromium()  # say how to get it before anything else
+    try: import playwright  # noqa: F401
+    except ImportError: sys.exit('browser_check: Playwright is missing: `make install` installs it (or pip install playwright)')
     problems = check(Path(args.site).resolve())
     for p in problems: print(f'browser_check: {p}', file=sys.stderr)
     print(f'browser_check: {"FAILED, " + str(len(problems)) + " problem(s)" if problems else "ok"}')

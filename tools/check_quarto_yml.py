@@ -25,7 +25,7 @@ def main():
         (copy/'nbs').mkdir(parents=True)
         for f in ('settings.ini', '_quarto.yml'): shutil.copy2(ROOT/f, copy/f)
         shutil.copytree(ROOT/'backprop', copy/'backprop', ignore=shutil.ignore_patterns('__pycache__'))
-        for f in ('index.ipynb', 'styles.css', '_quarto.yml'):
+        for f in ('index.ipynb', 'styles.css', 'favicon.svg', '_quarto.yml'):
             src = ROOT/'nbs'/f
             if src.is_symlink(): (copy/'nbs'/f).symlink_to(src.readlink())
             elif src.exists(): shutil.copy2(src, copy/'nbs'/f)

@@ -12,16 +12,35 @@ The steps are nbdev's own, then a renderer that reads a Quarto website:
 4. Nothing on a page loads from the internet: smalldocs points KaTeX at a CDN, so the pages get a local copy of
    KaTeX (from the npm registry, installed by `make katex`; or any copy named by `KATEX_DIR`), and the theme's
    import of web fonts is dropped (the theme's own fallback fonts apply).
+5. Links stay on the site. nbdev writes a link to a documented name as `doc_host` + `doc_baseurl` + page (settings.ini),
+   which leaves a local copy of the site for the published one (or, with both empty, starts at the server's root):
+   each becomes a link relative to its page. show_doc's "source" links go to `git_url`, and are dropped when
+   settings.ini names no repository (nbdev would point them at `/blob/...` on this site).
+6. No Markdown shows as text. nbdev turns a backticked name into a link inside the text of an existing link (a link
+   in a link, whose outer brackets show), and show_doc prints parameter comments, which are Markdown (docments), in
+   the signature's code block: the outer link keeps its text, and a signature's comments show their links as links
+   and their code without backticks.
 
 Usage: `python tools/docs.py [--root DIR] [--out DIR]` (`make docs` runs it).
 """
-import argparse, json, os, re, shutil, sys, time
+import argparse, functools, json, os, re, shutil, sys, time
+from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 KATEX_CDN = re.compile(r'https://cdn\.jsdelivr\.net/npm/katex@[\d.]+/dist')
 FONT_IMPORT = re.compile(r'@import url\(https?://[^)]*\);?')
 KATEX_FILES = ('katex.min.js', 'katex.min.css', 'contrib/auto-render.min.js', 'fonts')
+HREF = re.compile(r'(\bhref=")([^"]*)(")')
+SHOW_DOC_HEADING = re.compile(r'(?m)^(#{1,6} )([\w.]*_[\w.]*)$')  # `### Block.__call__`: no bold "call"
+SOURCE_LINK = re.compile(r'\[source\]\((?![a-z]+://)[^)\s]*\)(?:\{[^}\n]*\})?\n?')  # show_doc's, to no repository
+LINK_IN_LINK = re.compile(r'\[((?:(?!\]\().)*?<a href="[^"]*">(?:(?!\]\().)*?)\]\(([^)\s"<>]+)\)')
+ANCHOR = re.compile(r'<a href="[^"]*">(.*?)</a>')
+SIGNATURE = re.compile(r'<pre class="sourceCode python code-with-copy"><code[^>]*>.*?</code></pre>', re.S)
+COMMENT = re.compile(r'(<span class="co">)(.*?)(</span>)', re.S)
+MD_LINK = re.compile(r'\[`?([^\]`]+?)`?\]\(([^)\s]+)\)')
+CODE_SPAN = re.compile(r'`([^`]+)`')
 # smalldocs's notes about Quarto options it has no use for: expected, so not printed
 QUIET = ('format commonmark is not built', 'keep-md is ignored')
 
@@ -83,6 +102,22 @@ def rename_to_output_files(proc: Path):
     return renames
 
 
+def fix_show_doc(proc: Path, drop_source: bool) -> int:
+    "In show_doc's output in the processed notebooks: escape `_` in headings; drop 'source' links if `drop_source`."
+    fixed = 0
+    for p in sorted(proc.rglob('*.ipynb')):
+        nb, n = json.loads(p.read_text()), 0
+        for o in (o for cell in nb['cells'] for o in cell.get('outputs', [])):
+            if 'text/markdown' not in o.get('data', {}): continue
+            md = ''.join(o['data']['text/markdown'])
+            new = SHOW_DOC_HEADING.sub(lambda m: m[1] + m[2].replace('_', '\\_'), md)
+            if drop_source: new = SOURCE_LINK.sub('', new)
+            if new != md: o['data']['text/markdown'], n = new.splitlines(True), n + 1
+        if n: p.write_text(json.dumps(nb, indent=1, ensure_ascii=False))
+        fixed += n
+    return fixed
+
+
 def render(proc: Path, out: Path) -> list:
     "Render the website in `proc` with smalldocs, move it to `out`, and return smalldocs's warnings."
     from smalldocs.site import build
@@ -107,6 +142,70 @@ def localise(out: Path, katex: Path):
         text = css.read_text()
         new = FONT_IMPORT.sub('', text)
         if new != text: css.write_text(new)
+
+
+def site_base(cfg) -> str:
+    "What nbdev writes before a page's name in a link to the docs: doc_host and doc_baseurl, joined as nbdev does."
+    return urljoin(urljoin(cfg.doc_host + '/', cfg.doc_baseurl) + '/', 'PAGE')[:-len('PAGE')]
+
+
+def site_link(href: str, page: Path, out: Path, base: str) -> str:
+    "`href`, relative to `page` when it is nbdev's link to a page of this site (`base` + page)."
+    for pre in dict.fromkeys([base, urlsplit(base).path]):  # the link as nbdev writes it, and from the server's root
+        if not href.startswith(pre) or href.startswith('//'): continue
+        path, _, frag = href[len(pre):].partition('#')
+        target = out/path if path else out/'index.html'
+        if target.is_dir(): target = target/'index.html'
+        if target.is_file():
+            href = os.path.relpath(target, page.parent).replace(os.sep, '/') + (f'#{frag}' if frag else '')
+            break
+    return method_anchor(href, page)
+
+
+def method_anchor(href: str, page: Path) -> str:
+    "`href`, with `#linear.backward` shortened to `#linear` where the page it names documents the method with its class."
+    u = urlsplit(href)
+    if u.scheme or u.netloc or '.' not in u.fragment: return href  # nbdev links every method; not every page shows each
+    target = (page.parent/unquote(u.path)) if u.path else page
+    if not target.is_file() or target.suffix != '.html': return href
+    frag, ids = unquote(u.fragment), ids_of(target.resolve())
+    while '.' in frag and frag not in ids: frag = frag.rsplit('.', 1)[0]
+    return href.split('#')[0] + '#' + frag if frag in ids else href
+
+
+class Ids(HTMLParser):
+    "The `id` attributes of an HTML page."
+    def __init__(self):
+        super().__init__(); self.ids = set()
+    def handle_starttag(self, tag, attrs): self.ids.update(v for k, v in attrs if k == 'id' and v)
+
+
+@functools.lru_cache(None)
+def ids_of(path: Path) -> frozenset:
+    p = Ids(); p.feed(path.read_text(errors='replace')); return frozenset(p.ids)
+
+
+def signature_comments(html: str) -> str:
+    "In show_doc's signatures (code blocks in a cell's Markdown output), parameter comments with links, no backticks."
+    def fix_block(m):
+        return COMMENT.sub(lambda c: c[1] + CODE_SPAN.sub(r'\1', MD_LINK.sub(r'<a href="\2">\1</a>', c[2])) + c[3], m[0])
+    cells = html.split('<div id="cell-')
+    return '<div id="cell-'.join(SIGNATURE.sub(fix_block, c) if 'cell-output-markdown' in c else c for c in cells)
+
+
+def relink(out: Path, cfg) -> int:
+    "Keep every page's links on the site and its Markdown rendered (steps 5 and 6 above); return the links changed."
+    base = site_base(cfg)
+    changed = 0
+    for page in out.rglob('*.html'):
+        html = page.read_text()
+        new = LINK_IN_LINK.sub(lambda m: '<a href="' + m[2] + '">' + ANCHOR.sub(r'\1', m[1]) + '</a>', html)
+        new = signature_comments(new)
+        new = HREF.sub(lambda m: m[1] + site_link(m[2], page, out, base) + m[3], new)
+        if new != html:
+            changed += 1
+            page.write_text(new)
+    return changed
 
 
 def external_loads(out: Path) -> list:
@@ -136,9 +235,11 @@ def main(argv=None):
     proc = process(root)
     renames = rename_to_output_files(proc)
     from nbdev.config import get_config
+    fix_show_doc(proc, drop_source=not get_config().git_url)
     out = Path(args.out).resolve() if args.out else get_config().doc_path
     warnings = render(proc, out)
     localise(out, katex)
+    relink(out, get_config())
     for w in warnings: print(f'docs: warning: {w}', file=sys.stderr)
     bad = external_loads(out)
     if bad: sys.exit('docs: pages load from the internet:\n  ' + '\n  '.join(bad))
