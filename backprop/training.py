@@ -11,14 +11,12 @@ import os
 from pathlib import Path
 from typing import NamedTuple
 
-import matplotlib.pyplot as plt
 import torch
 from fastcore.basics import patch
-from fastprogress.fastprogress import master_bar, progress_bar
-from matplotlib.ticker import MaxNLocator
 from torch import Tensor
 from torch.utils.data import DataLoader, TensorDataset
 
+from . import validation
 from .blocks import Block
 from .optimizers import Optimizer
 
@@ -39,17 +37,34 @@ def _stratified_split(y, test_fraction, seed):
     return torch.nonzero(~is_test).flatten(), torch.nonzero(is_test).flatten()
 
 # %% ../nbs/06_training.ipynb #c0009
-def _check_split_args(x, y, test_fraction, batch_size, test_batch_size):
+def _check_loader_args(where, test_fraction, seed, batch_size, test_batch_size):
+    "The arguments that `split_loaders` and `load_digits_data` share, checked."
+    validation.finite_number(where, 'test_fraction', test_fraction, min=0, max=1, open_min=True, open_max=True)
+    validation.seed(where, seed)
+    validation.positive_int(where, 'batch_size', batch_size)
+    validation.positive_int(where, 'test_batch_size', test_batch_size)
+
+def _check_samples(x, y):
+    "Inputs (as floats) and labels as tensors, after checking their shapes and kinds, and that every input is finite."
+    where = 'split_loaders'
+    try: x, y = torch.as_tensor(x), torch.as_tensor(y)
+    except (TypeError, ValueError, RuntimeError) as e:
+        raise TypeError(f'{where}: x and y must be tensors or arrays of numbers ({e})') from None
     if x.dim() < 1 or y.dim() != 1 or len(x) != len(y):
-        raise ValueError(f'split_loaders: need inputs of shape (N, ...) and labels of shape (N,), '
+        raise ValueError(f'{where}: need inputs of shape (N, ...) and labels of shape (N,), '
                          f'got {tuple(x.shape)} and {tuple(y.shape)}')
-    if y.dtype in (torch.bool, torch.complex64, torch.complex128) or y.is_floating_point():
-        raise TypeError(f'split_loaders: labels must be integer class indices, got {y.dtype}')
-    if not (isinstance(test_fraction, float) and 0 < test_fraction < 1):
-        raise ValueError(f'split_loaders: test_fraction must be a number in (0, 1), got {test_fraction!r}')
-    for name, v in (('batch_size', batch_size), ('test_batch_size', test_batch_size)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise ValueError(f'split_loaders: {name} must be a positive integer, got {v!r}')
+    if len(y) == 0: raise ValueError(f'{where}: there are no samples to split (inputs of shape {tuple(x.shape)})')
+    if y.dtype == torch.bool or y.is_complex() or y.is_floating_point():
+        raise TypeError(f'{where}: labels must be integer class indices, got {y.dtype}')
+    if x.is_complex(): raise TypeError(f'{where}: inputs must be real numbers, got {x.dtype}')
+    x = x if x.is_floating_point() else x.float()
+    bad = ~torch.isfinite(x)
+    if bad.any():
+        samples = bad.reshape(len(x), -1).any(1).sum().item()
+        raise ValueError(f'{where}: the inputs hold NaN or infinite values: {bad.sum().item()} of {x.numel()}, '
+                         f'in {samples} of the {len(x)} samples; remove or replace them '
+                         '(one NaN makes every input NaN after normalising)')
+    return x, y
 
 # %% ../nbs/06_training.ipynb #c0010
 def split_loaders(x,                         # inputs of shape (N, ...), such as images (N, C, H, W); a tensor or an array
@@ -60,9 +75,9 @@ def split_loaders(x,                         # inputs of shape (N, ...), such as
                   test_batch_size:int=512,   # samples per test batch
                   normalize:bool=True):      # standardise inputs with the training set's mean and standard deviation
     "Training and test `DataLoader`s over `x` and `y`: a reproducible stratified split; training batches reshuffled every epoch."
-    x, y = torch.as_tensor(x), torch.as_tensor(y)
-    _check_split_args(x, y, test_fraction, batch_size, test_batch_size)
-    if not x.is_floating_point(): x = x.float()
+    _check_loader_args('split_loaders', test_fraction, seed, batch_size, test_batch_size)
+    validation.boolean('split_loaders', 'normalize', normalize)
+    x, y = _check_samples(x, y)
     train, test = _stratified_split(y, test_fraction, seed)
     if len(train) == 0 or len(test) == 0:
         raise ValueError(f'split_loaders: test_fraction={test_fraction} of {len(y)} samples leaves {len(train)} for training '
@@ -82,6 +97,7 @@ def load_digits_data(test_fraction:float=0.2,   # share of each class held out f
                      batch_size:int=64,         # samples per training batch
                      test_batch_size:int=512):  # samples per test batch
     "scikit-learn's handwritten digits (1,797 images of 8x8 pixels, 10 classes; no download) as `split_loaders` of (N, 1, 8, 8) images."
+    _check_loader_args('load_digits_data', test_fraction, seed, batch_size, test_batch_size)
     from sklearn.datasets import load_digits  # imported here: it takes about 2 s, and only this function needs it
     digits = load_digits()
     x = torch.tensor(digits.images, dtype=torch.float32)[:, None] / 16  # pixel values are 0 to 16
@@ -116,10 +132,11 @@ class Trainer(abc.ABC):
                  optimizer,      # updates the model's parameters
                  device=None):   # where to train: 'cpu', 'cuda', a `torch.device`; `None` keeps the model where it is
         self._check_parts(model, loss_fn, optimizer)
+        device = None if device is None else _check_device(type(self).__name__, device)
         self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
         if device is None: self.device = self._model_device()
         else:
-            self.device = torch.device(device)
+            self.device = device
             self.model.to(self.device)  # in place, for Blocks and for torch modules: the optimizer stays valid
         self._bar = None
 
@@ -134,6 +151,19 @@ class Trainer(abc.ABC):
     # Each subclass also defines `_check_parts(model, loss_fn, optimizer)`, which raises if they cannot work together,
     # `_model_device()`, and `_model_state()` and `_load_model_state(state, check_only=False)` for checkpoints.
 
+# %% ../nbs/06_training.ipynb #c0027a
+def _check_device(where, device):
+    "`device` as a `torch.device`, if it names a device that torch can use here."
+    try: device = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"{where}: device must be such as 'cpu', 'cuda' or 'cuda:1', or a torch.device, "
+                         f"got {device!r}") from None
+    if device.type == 'cuda' and not torch.cuda.is_available():
+        raise ValueError(f'{where}: device is {device}, but torch finds no CUDA GPU here')
+    if device.type == 'cuda' and device.index is not None and device.index >= torch.cuda.device_count():
+        raise ValueError(f'{where}: device is {device}, but torch finds {torch.cuda.device_count()} CUDA GPUs here')
+    return device
+
 # %% ../nbs/06_training.ipynb #c0028
 @patch
 def train_epoch(self:Trainer,
@@ -141,6 +171,7 @@ def train_epoch(self:Trainer,
                 progress:bool=False    # show a progress bar
                ) -> EpochResult:
     "One pass over `dl_train`, training, with the model in training mode."
+    self._check_epoch_args('train_epoch', dl_train, progress)
     self.model.train(True)
     return self._foreach_batch(dl_train, self.train_batch, progress)
 
@@ -150,15 +181,38 @@ def test_epoch(self:Trainer,
                progress:bool=False     # show a progress bar
               ) -> EpochResult:
     "One pass over `dl_test`, evaluating, with the model in evaluation mode."
+    self._check_epoch_args('test_epoch', dl_test, progress)
     self.model.train(False)
     return self._foreach_batch(dl_test, self.test_batch, progress)
+
+# %% ../nbs/06_training.ipynb #c0028a
+@patch
+def _check_epoch_args(self:Trainer, method, dl, progress):
+    where = f'{type(self).__name__}.{method}'
+    _check_batches(where, 'the data', dl)
+    validation.boolean(where, 'progress', progress)
+
+def _check_batches(where, name, dl):
+    "Raise unless `dl` can give batches: an iterable, and not an empty one if it has a length."
+    if not hasattr(dl, '__iter__'):
+        raise TypeError(f'{where}: {name} must be a DataLoader or an iterable of batches, got {type(dl).__name__}')
+    if hasattr(dl, '__len__') and len(dl) == 0: raise ValueError(f'{where}: {name} has no batches')
+
+# fastprogress is imported only where a bar is shown: in a notebook, importing it imports matplotlib too
+def _master_bar(epochs):
+    from fastprogress.fastprogress import master_bar
+    return master_bar(epochs)
+
+def _progress_bar(batches, parent):
+    from fastprogress.fastprogress import progress_bar
+    return progress_bar(batches, parent=parent)
 
 # %% ../nbs/06_training.ipynb #c0029
 @patch
 def _foreach_batch(self:Trainer, dl, batch_fn, progress):
     "Call `batch_fn` on every batch of `dl`, moved to the device, and collect the results."
     losses, sizes, num_correct = [], [], 0
-    batches = progress_bar(dl, parent=self._bar) if progress else dl
+    batches = _progress_bar(dl, parent=self._bar) if progress else dl
     for i, batch in enumerate(batches):
         x, y = self._to_device(batch, i)
         result = batch_fn((x, y))
@@ -191,14 +245,14 @@ def fit(self:Trainer,
         progress:bool=True         # show progress bars
        ) -> FitResult:
     "Train for `num_epochs` epochs, testing after each one; resume from `checkpoints` if that file exists."
-    self._check_fit_args(dl_train, dl_test, num_epochs, checkpoints, early_stopping, print_every)
+    self._check_fit_args(dl_train, dl_test, num_epochs, checkpoints, early_stopping, print_every, progress)
     hist, best, bad, start = {k: [] for k in FitResult._fields[1:]}, math.inf, 0, 0
     if checkpoints is not None and Path(checkpoints).exists():
         start, hist, best, bad = self._load_checkpoint(checkpoints, dl_train)
         if print_every: print(f'Resumed from a checkpoint after epoch {start}.')
     if early_stopping is not None and bad >= early_stopping: start = num_epochs  # it had stopped already
     epochs = range(start, num_epochs)
-    self._bar = master_bar(epochs) if progress and len(epochs) else None
+    self._bar = _master_bar(epochs) if progress and len(epochs) else None
     try:
         for epoch in (self._bar if self._bar is not None else epochs):
             train, test = self.train_epoch(dl_train, progress), self.test_epoch(dl_test, progress)
@@ -230,22 +284,31 @@ def _say(self:Trainer, line):
 
 # %% ../nbs/06_training.ipynb #c0034
 @patch
-def _check_fit_args(self:Trainer, dl_train, dl_test, num_epochs, checkpoints, early_stopping, print_every):
-    name = f'{type(self).__name__}.fit'
-    for arg, v, low in (('num_epochs', num_epochs, 1), ('print_every', print_every, 0), ('early_stopping', early_stopping, 1)):
-        if arg == 'early_stopping' and v is None: continue
-        if isinstance(v, bool) or not isinstance(v, int) or v < low:
-            raise ValueError(f'{name}: {arg} must be an integer >= {low}, got {v!r}')
-    for arg, dl in (('dl_train', dl_train), ('dl_test', dl_test)):
-        if not hasattr(dl, '__iter__'): raise TypeError(f'{name}: {arg} must be a DataLoader or an iterable of batches, got {type(dl).__name__}')
-        if hasattr(dl, '__len__') and len(dl) == 0: raise ValueError(f'{name}: {arg} has no batches')
+def _check_fit_args(self:Trainer, dl_train, dl_test, num_epochs, checkpoints, early_stopping, print_every, progress):
+    where = f'{type(self).__name__}.fit'
+    validation.positive_int(where, 'num_epochs', num_epochs)
+    if early_stopping is not None: validation.positive_int(where, 'early_stopping', early_stopping)
+    validation.nonnegative_int(where, 'print_every', print_every)
+    validation.boolean(where, 'progress', progress)
+    _check_batches(where, 'dl_train', dl_train)
+    _check_batches(where, 'dl_test', dl_test)
     if checkpoints is not None:
         if not isinstance(checkpoints, (str, os.PathLike)):
-            raise TypeError(f'{name}: checkpoints must be a file name, got {type(checkpoints).__name__}')
-        if not Path(checkpoints).parent.is_dir():
-            raise FileNotFoundError(f'{name}: the folder for the checkpoints, {Path(checkpoints).parent}, does not exist')
+            raise TypeError(f'{where}: checkpoints must be a file name, got {type(checkpoints).__name__}')
         if not all(callable(getattr(self.optimizer, m, None)) for m in ('state_dict', 'load_state_dict')):
-            raise TypeError(f'{name}: checkpoints need an optimizer with state_dict() and load_state_dict()')
+            raise TypeError(f'{where}: checkpoints need an optimizer with state_dict() and load_state_dict()')
+        _check_writable(where, Path(checkpoints))
+
+def _check_writable(where, path):
+    "Raise unless a checkpoint can be saved at `path`: tried with the temporary file that saving writes first."
+    if path.is_dir(): raise IsADirectoryError(f'{where}: checkpoints must name a file, but {path} is a folder')
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f'{where}: the folder for the checkpoints, {path.parent}, does not exist')
+    tmp = Path(f'{path}.tmp')
+    try:
+        open(tmp, 'ab').close()
+        tmp.unlink()
+    except OSError as e: raise type(e)(f'{where}: cannot write the checkpoint {path}: {e.strerror or e}') from None
 
 # %% ../nbs/06_training.ipynb #c0036
 def _loader_generator(dl):
@@ -334,13 +397,28 @@ def _load_model_state(self:BlocksTrainer, state, check_only=False):
     if not check_only:
         for p, s in zip(params, state): p.copy_(s)
 
+# %% ../nbs/06_training.ipynb #c0052a
+def _check_plot_args(result, fig, label, log_loss):
+    if not isinstance(result, FitResult):
+        raise TypeError(f'plot_fit: result must be the FitResult that fit returned, got {type(result).__name__}')
+    if fig is not None and not hasattr(fig, 'axes'):
+        raise TypeError(f'plot_fit: fig must be a figure that plot_fit returned, got {type(fig).__name__}')
+    if fig is not None and len(fig.axes) != 4:
+        raise ValueError(f'plot_fit: fig must be a figure that plot_fit returned (4 panels), got one with {len(fig.axes)}')
+    if label is not None and not isinstance(label, str):
+        raise TypeError(f'plot_fit: label must be a string, got {label!r}')
+    validation.boolean('plot_fit', 'log_loss', log_loss)
+
 # %% ../nbs/06_training.ipynb #c0053
-def plot_fit(result:FitResult,   # what `Trainer.fit` returned
-             fig=None,           # a figure that `plot_fit` returned before, to draw into; `None`: a new one
+def plot_fit(result:FitResult,   # what Trainer.fit returned
+             fig=None,           # a figure that plot_fit returned before, to draw into; `None`: a new one
              label:str=None,     # name of this run in the legend
              log_loss:bool=False, # loss on a logarithmic scale
              **kwargs):          # passed to `matplotlib`'s `plot`, such as `color` or `linestyle`
     "Plot the training and test loss and accuracy of `result`, one panel each; returns the figure."
+    _check_plot_args(result, fig, label, log_loss)
+    import matplotlib.pyplot as plt  # imported here, where a plot is drawn: it takes about a third of a second
+    from matplotlib.ticker import MaxNLocator
     if fig is None: fig, _ = plt.subplots(2, 2, figsize=(10, 6.5), sharex=True)
     epochs = range(1, result.num_epochs + 1)
     for ax, split, metric in zip(fig.axes, ('train', 'train', 'test', 'test'), ('loss', 'acc') * 2):
