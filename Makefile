@@ -1,5 +1,6 @@
 # backprop: the front door. Every target uses the active virtual environment when VIRTUAL_ENV is set,
-# and otherwise creates and uses .venv/ here. Targets are idempotent and never prompt.
+# and otherwise creates and uses .venv/ here. Targets are idempotent and never prompt. Only `make browser` needs
+# root (it installs Debian's Chromium with apt-get); every other target writes only to the environment and here.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -18,7 +19,7 @@ CONSTRAINTS := $(shell $(if $(wildcard $(PY)),$(PY),python3) -c \
   'import sys; print("constraints.txt" if sys.version_info[:2] == (3, 11) else "")' 2>/dev/null)
 endif
 PORT  ?= 8000
-PIP   := $(PY) -m pip --disable-pip-version-check -q -q
+PIP   := $(PY) -m pip --disable-pip-version-check
 
 # The site's maths: KaTeX from the npm registry (the version smalldocs writes its pages for), kept in the
 # environment; KATEX_DIR names another copy of KaTeX's dist/ folder instead (such as Debian's libjs-katex).
@@ -26,31 +27,38 @@ KATEX_VERSION ?= 0.16.11
 KATEX_DIR ?=
 KATEX := $(VENV)/share/katex/katex.min.js
 
-.PHONY: help install test docs preview lab outputs clean browser katex
+.PHONY: help install test docs preview lab outputs clean browser katex free-port
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
 
 $(PY):
+	@python3 -c 'import sys; sys.exit(sys.version_info < (3, 9))' || { echo "backprop needs Python 3.9 or newer as python3"; exit 1; }
 	python3 -m venv $(VENV)
 
 $(VENV)/.backprop-installed: setup.py settings.ini $(CONSTRAINTS) | $(PY)
-	$(PIP) install '$(TORCH)' $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
-	$(PIP) install numpy $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
-	$(PIP) install -e ".[dev]" $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
+	@echo "installing $(TORCH)$(if $(TORCH_INDEX), from $(TORCH_INDEX)): without a wheel cache, the first download is about 2 GB"
+	$(PIP) install --progress-bar on '$(TORCH)' $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
+	$(PIP) install -q numpy $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
+	@echo "installing backprop (editable) with nbdev, JupyterLab, smalldocs, Playwright and the test tools"
+	$(PIP) install --progress-bar on -e ".[dev]" $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
 	touch $@
 
-install: $(VENV)/.backprop-installed browser  ## development install: the package, nbdev, JupyterLab, test tools
+install: $(VENV)/.backprop-installed  ## development install: the package, nbdev, JupyterLab, test tools (no root)
 
-test: install browser katex  ## every check CI runs; ends with 'N passed, N failed'
+test: install katex  ## every check CI runs; ends with 'N passed, N failed' (the browser check needs Chromium)
 	$(PY) tools/check.py
 
-docs: install katex  ## build the documentation site into _docs/ (offline, no Quarto needed)
+docs: install katex  ## build the documentation site into _docs/ (offline, no Quarto, no browser)
 	$(if $(KATEX_DIR),KATEX_DIR='$(KATEX_DIR)') $(PY) tools/docs.py
 
-preview: docs  ## build the site and serve it on http://127.0.0.1:$(PORT)
+preview: free-port docs  ## build the site and serve it on http://127.0.0.1:8000 (PORT= for another port)
 	@echo "Serving _docs on http://127.0.0.1:$(PORT) (Ctrl-C stops)"
 	$(PY) -m http.server $(PORT) --bind 127.0.0.1 --directory _docs
+
+free-port:
+	@python3 -c 'import socket; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", $(PORT)))' \
+	  2>/dev/null || { echo "make preview: port $(PORT) is busy: choose another one, e.g. make preview PORT=8001"; exit 1; }
 
 katex: $(if $(KATEX_DIR),,$(KATEX))  ## a local copy of KaTeX for the site's maths (npm registry)
 
@@ -62,13 +70,15 @@ $(KATEX): | $(PY)
 	  && tar xzf katex-$(KATEX_VERSION).tgz --strip-components=2 package/dist && rm katex-$(KATEX_VERSION).tgz
 	rm -rf $(VENV)/share/katex && mv $(VENV)/share/katex.tmp $(VENV)/share/katex
 
-browser: | $(PY)  ## headless Chromium (Debian's, with apt-get as root when missing) and Playwright, for the browser check
-	@if ! { command -v chromium || command -v google-chrome; } >/dev/null || ! command -v chromedriver >/dev/null; then \
+browser:  ## headless Chromium for the browser check of `make test`: Debian's, installed with apt-get as root
+	@if [ -n "$$CHROMIUM" ]; then \
+	  command -v "$$CHROMIUM" >/dev/null || { echo "make browser: CHROMIUM=$$CHROMIUM is not a program"; exit 1; }; \
+	elif ! command -v chromium >/dev/null && ! command -v google-chrome >/dev/null; then \
+	  [ "$$(id -u)" = 0 ] || { echo "make browser: Chromium is missing, and installing it needs root: as root, run" \
+	    "make browser (or apt-get install chromium chromium-driver); or set CHROMIUM to a Chromium program"; exit 1; }; \
 	  echo "installing Debian's chromium and chromium-driver"; \
-	  [ "$$(id -u)" = 0 ] || { echo "make browser: installing Chromium needs root: as root, apt-get install chromium chromium-driver"; exit 1; }; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
 	fi
-	@$(PY) -c 'import playwright' 2>/dev/null || $(PIP) install playwright
 
 lab: install  ## start JupyterLab on the notebooks
 	$(BIN)/jupyter lab --notebook-dir=nbs --ip 127.0.0.1 --no-browser $(if $(filter 0,$(shell id -u)),--allow-root)
