@@ -5,6 +5,9 @@
 # %% ../nbs/00_blocks.ipynb #c0002
 from __future__ import annotations
 
+import abc
+import functools
+import itertools
 import math
 import threading
 import weakref
@@ -13,91 +16,205 @@ import torch
 from fastcore.basics import patch
 from torch import Tensor
 
+from .validation import finite_number, positive_int, probability, tensor
+
 # %% auto #0
-__all__ = ['Block', 'BackwardError', 'Linear', 'Activation', 'LeakyReLU', 'ReLU', 'Sigmoid', 'TanH', 'Dropout',
-           'CrossEntropyLoss', 'Sequential']
+__all__ = ['Block', 'BackwardError', 'keep_calls', 'no_cache', 'Linear', 'Activation', 'LeakyReLU', 'ReLU', 'Sigmoid', 'TanH',
+           'Dropout', 'CrossEntropyLoss', 'Sequential']
 
 # %% ../nbs/00_blocks.ipynb #c0009
-class _Passes(threading.local):
-    "How deeply Block calls are nested right now, and which forward pass is current (one per thread)."
-    def __init__(self): self.depth, self.current = 0, 0
+class _Call:
+    "One forward call of a Block: its cache, the versions of its tensors, and the records it keeps alive."
+    __slots__ = ('cache', 'versions', 'pass_id', 'thread', 'keep', '__weakref__')
 
-_passes = _Passes()
-_returned = weakref.WeakValueDictionary()  # id -> output of a top-level call, while the caller holds it
+class _State(threading.local):
+    "Per thread: how deeply Block calls are nested, and the top-level call being computed or backpropagated."
+    def __init__(self):
+        self.depth, self.root, self.current, self.backprop = 0, None, None, None
+        self.caching, self.keeping = True, False
+
+_state = _State()
+_pass_ids = itertools.count(1)       # one number per top-level call
+_backward_lock = threading.RLock()   # one backward pass at a time adds to the gradients
+_CONSUMED = ('consumed',)            # the cache of a record that has been backpropagated
 
 # %% ../nbs/00_blocks.ipynb #c0010
-class Block:
+class Block(abc.ABC):
     "A computation with a forward pass and a backward pass derived by hand."
     param_names = ()  # (parameter, gradient) attribute names, such as `(('w', 'dw'), ('b', 'db'))`
 
     def __init__(self):
         self.training = True
-        self._caches, self._pass = [], None
+        self._calls, self._last, self._kept, self._bwd = [], None, [], None
 
+    @abc.abstractmethod
     def forward(self, *args, **kwargs):
-        "Compute the output and cache what `backward` needs."
-        raise NotImplementedError(f'{type(self).__name__} must implement forward')
+        "Compute the output, and `_save` what `backward` needs."
 
+    @abc.abstractmethod
     def backward(self, dout, input_grad=True):
-        "Pop the latest cache, add to the parameter gradients, and return `dx` (`None` if not `input_grad`)."
-        raise NotImplementedError(f'{type(self).__name__} must implement backward')
-
-    def __call__(self, *args, **kwargs):
-        top = _passes.depth == 0
-        if top: _passes.current += 1  # a call from outside any Block starts a new forward pass
-        _passes.depth += 1
-        try:
-            out = self.forward(*args, **kwargs)
-            if top and isinstance(out, Tensor): _returned[id(out)] = out
-            return out
-        except BaseException:
-            if top: self.clear_caches()  # a failed pass leaves nothing half-cached behind
-            raise
-        finally: _passes.depth -= 1
+        "Add to the parameter gradients and return `dx` (`None` if not `input_grad`)."
 
     def __repr__(self): return type(self).__name__
 
-# %% ../nbs/00_blocks.ipynb #c0012
+# %% ../nbs/00_blocks.ipynb #c0014
+def _tensors(v):
+    "The tensors among a call's arguments."
+    if isinstance(v, Tensor): return [v]
+    if isinstance(v, (tuple, list)): return [t for t in v if isinstance(t, Tensor)]
+    if isinstance(v, dict): return [t for t in v.values() if isinstance(t, Tensor)]
+    return []
+
+def _handed_out(out, rec):
+    "A new tensor object over `out`'s memory that holds `rec` (so the record never holds what holds it)."
+    if isinstance(out, (tuple, list)): return type(out)(_handed_out(o, rec) for o in out)
+    if not isinstance(out, Tensor): return out
+    alias = out.view_as(out) if out.requires_grad else out.detach()
+    alias._bp_call = rec
+    return alias
+
+# %% ../nbs/00_blocks.ipynb #c0015
+@patch
+def __call__(self:Block, *args, **kwargs):
+    st = _state
+    if not st.caching: return self.forward(*args, **kwargs)      # inside no_cache(): no records at all
+    rec, top = _Call(), st.depth == 0
+    rec.cache = rec.versions = None
+    if top: rec.pass_id, rec.thread, rec.keep, st.root = next(_pass_ids), threading.get_ident(), [], rec
+    else: rec.pass_id, rec.thread, rec.keep = st.root.pass_id, st.root.thread, None; st.root.keep.append(rec)
+    prev, st.current = st.current, rec
+    st.depth += 1
+    try: out = self.forward(*args, **kwargs)
+    finally:
+        st.depth -= 1; st.current = prev
+        if top: st.root = None
+    try: self._calls.append(weakref.ref(rec))
+    except AttributeError: raise TypeError(f'{type(self).__name__}.__init__ must call super().__init__()') from None
+    if not top: return out
+    for t in _tensors(args) + _tensors(kwargs):                   # the data flow that Blocks can see
+        up = t.__dict__.get('_bp_call')
+        if up is not None: rec.keep.append(up)
+    self._last = rec
+    if st.keeping: self._kept.append(rec)
+    return _handed_out(out, rec)
+
+# %% ../nbs/00_blocks.ipynb #c0017
 class BackwardError(RuntimeError):
-    "`backward` was called with no forward call left to backpropagate through."
+    "A backward call has no forward call left to consume, or the one it would consume no longer describes its tensors."
+
+@patch
+def _watched(self:Block, cache):
+    "The tensors whose in-place change would make `cache` wrong: the cached ones and the parameters."
+    return [t for t in cache if isinstance(t, Tensor)] + [getattr(self, p) for p, _ in self.param_names]
 
 @patch
 def _save(self:Block, *cache):
-    "Push `cache` for the matching `backward` call, dropping leftovers of earlier forward passes."
-    if self._pass != _passes.current: self._caches, self._pass = [], _passes.current
-    self._caches.append(cache)
+    "Keep `cache` for the backward call of the current forward call, with the versions of its tensors."
+    rec = _state.current
+    if rec is None: return                                      # inside no_cache()
+    rec.cache, rec.versions = cache, [t._version for t in self._watched(cache)]
+
+# %% ../nbs/00_blocks.ipynb #c0019
+@patch
+def _find(self:Block, pass_id=None):
+    "The latest live record of this thread (or of the top-level call `pass_id`) and its weak reference, or `None`."
+    me = threading.get_ident()
+    for ref in reversed(self._calls):
+        rec = ref()
+        if rec is not None and (rec.pass_id == pass_id if pass_id is not None else rec.thread == me): return rec, ref
+    return None
+
+@patch
+def _consume(self:Block, ref):
+    "Free the cache of the record `ref` and take it off this Block's list, with the records nothing holds any more."
+    rec = ref()
+    rec.cache, rec.versions = _CONSUMED, None
+    if self._calls and self._calls[-1] is ref: self._calls.pop()
+    else: self._calls.remove(ref)
+    if self._kept and rec in self._kept: self._kept.remove(rec)
+    if len(self._calls) > 32: self._calls = [r for r in self._calls if r() is not None]
+
+# %% ../nbs/00_blocks.ipynb #c0020
+def _name(block):
+    "The Block's repr if it fits on one line, else its class name (a Sequential's repr lists its Blocks)."
+    r = repr(block)
+    return type(block).__name__ if '\n' in r else r
+
+def _no_call_left(block, pass_id):
+    where = 'in the top-level call being backpropagated' if pass_id is not None else 'in this thread'
+    return BackwardError(
+        f'{_name(block)}.backward: no forward call of this Block is left to consume {where}. A call can be backpropagated '
+        'once, while its output, or a Block output computed from it, is held (the latest top-level call of each Block '
+        'is always kept). Hold the outputs, or make the calls inside `with keep_calls():` when data passes through '
+        'plain torch operations between them. Calls made inside `no_cache()` cache nothing.')
+
+def _wrap_backward(backward):
+    "`backward`, consuming one record of its Block per call."
+    @functools.wraps(backward)
+    def wrapper(self, *args, **kwargs):
+        st = _state
+        if st.backprop is not None and self._bwd is not None: return backward(self, *args, **kwargs)  # super().backward()
+        top = st.backprop is None
+        if top: _backward_lock.acquire()
+        try:
+            found = self._find(None if top else st.backprop)
+            if found is None: raise _no_call_left(self, None if top else st.backprop)
+            rec, self._bwd = found
+            if top: st.backprop, grad = rec.pass_id, torch.is_grad_enabled(); torch.set_grad_enabled(False)
+            try:
+                out = backward(self, *args, **kwargs)
+                if rec.cache is not _CONSUMED: self._consume(self._bwd)
+                return out
+            finally:
+                self._bwd = None
+                if top: st.backprop = None; torch.set_grad_enabled(grad)
+        finally:
+            if top: _backward_lock.release()
+    return wrapper
+
+# %% ../nbs/00_blocks.ipynb #c0021
+@patch(cls_method=True)
+def __init_subclass__(cls:Block, **kwargs):
+    super(Block, cls).__init_subclass__(**kwargs)
+    if 'backward' in cls.__dict__: cls.backward = _wrap_backward(cls.__dict__['backward'])
 
 @patch
 def _saved(self:Block):
-    "The latest cache, left in place."
-    if not self._caches:
-        raise BackwardError(f'{self!r}.backward: no forward call left to backpropagate through. '
-                            'Call the block before each backward, and backward once per call.')
-    return self._caches[-1]
+    "The cache of the forward call being backpropagated, once it is checked that none of its tensors changed."
+    if self._bwd is None: raise BackwardError(f'{self!r}: _saved() is only for use inside backward')
+    rec = self._bwd()
+    if rec.cache is None: raise BackwardError(f'{self!r}.backward: its forward pass saved nothing (call `self._save(...)` in forward)')
+    now = [t._version for t in self._watched(rec.cache)]
+    if now != rec.versions: raise self._changed(rec, now)
+    return rec.cache
 
 @patch
-def _release(self:Block): self._caches.pop()
+def _release(self:Block):
+    "Consume the record of the call being backpropagated (call it once `dout` is checked)."
+    self._consume(self._bwd)
 
-# %% ../nbs/00_blocks.ipynb #c0014
+# %% ../nbs/00_blocks.ipynb #c0022
 @patch
-def _check_tensor(self:Block, x, name='input'):
-    if not isinstance(x, Tensor):
-        raise TypeError(f'{self!r}: {name} must be a torch.Tensor, got {type(x).__name__}')
-    if not x.is_floating_point():
-        raise TypeError(f'{self!r}: {name} must be a floating-point tensor, got {x.dtype}')
+def _changed(self:Block, rec, now):
+    "The error for a tensor changed in place between a forward call and its backward call."
+    names = [f'its cached tensor [{i}]' for i, t in enumerate(rec.cache) if isinstance(t, Tensor)] + [p for p, _ in self.param_names]
+    k = next(i for i, (a, b) in enumerate(zip(rec.versions, now)) if a != b)
+    return BackwardError(f'{self!r}.backward: {names[k]} was changed in place after the forward call (version {rec.versions[k]} '
+                         f'then, {now[k]} now), so its cache no longer describes it. Backpropagate before changing it '
+                         '(an optimizer step goes after backward), as autograd requires.')
 
-@patch
-def _check_dout(self:Block, dout, shape, like):
-    "`dout` must be a tensor of the output's `shape`, with the dtype and device of `like`."
-    self._check_tensor(dout, 'dout')
-    if tuple(dout.shape) != tuple(shape):
-        raise ValueError(f'{self!r}.backward: dout has shape {tuple(dout.shape)}, '
-                         f'but the output had shape {tuple(shape)}')
-    if dout.dtype != like.dtype or dout.device != like.device:
-        raise TypeError(f'{self!r}.backward: dout is {dout.dtype} on {dout.device}, '
-                        f'but the output was {like.dtype} on {like.device}')
+# %% ../nbs/00_blocks.ipynb #c0024
+class keep_calls:
+    "Within `with keep_calls():`, every top-level call is kept until it is backpropagated (or `clear_caches()`)."
+    def __enter__(self): self._outer, _state.keeping = _state.keeping, True
+    def __exit__(self, *exc): _state.keeping = self._outer
 
-# %% ../nbs/00_blocks.ipynb #c0016
+class no_cache:
+    "Within `with no_cache():`, Block calls cache nothing (inference); they cannot be backpropagated."
+    def __enter__(self): self._outer, _state.caching = _state.caching, False
+    def __exit__(self, *exc): _state.caching = self._outer
+
+# %% ../nbs/00_blocks.ipynb #c0026
 @patch
 def children(self:Block):
     "The Blocks directly inside this one."
@@ -119,13 +236,32 @@ def params(self:Block):
     "`(parameter, gradient)` pairs of this Block and every Block inside it, each parameter once."
     return [(getattr(b, p), getattr(b, g)) for b in self.walk() for p, g in b.param_names]
 
+# %% ../nbs/00_blocks.ipynb #c0027
+@patch
+def pending(self:Block):
+    "How many forward calls of this Block can still be backpropagated."
+    return sum(1 for r in self._calls if r() is not None)
+
 @patch
 def clear_caches(self:Block):
-    "Drop the caches of this Block and of every Block inside it."
-    for b in self.walk(): b._caches, b._pass = [], None
+    "Drop every pending forward call of this Block and of every Block inside it, and free their caches."
+    for b in self.walk():
+        for r in b._calls:
+            if r() is not None: r().cache = _CONSUMED
+        b._calls, b._last, b._kept = [], None, []
     return self
 
-# %% ../nbs/00_blocks.ipynb #c0017
+@patch
+def __getstate__(self:Block):
+    "What a copy or a pickle keeps: everything but the pending calls."
+    return {k: v for k, v in self.__dict__.items() if k not in ('_calls', '_last', '_kept', '_bwd')}
+
+@patch
+def __setstate__(self:Block, state):
+    self.__dict__.update(state)
+    self._calls, self._last, self._kept, self._bwd = [], None, [], None
+
+# %% ../nbs/00_blocks.ipynb #c0028
 @patch
 def zero_grad(self:Block):
     "Set every parameter gradient to zero: gradients accumulate across backward calls until then."
@@ -143,15 +279,37 @@ def eval(self:Block):
     "Same as `train(False)`."
     return self.train(False)
 
+# %% ../nbs/00_blocks.ipynb #c0029
 @patch
-def to(self:Block, device=None, dtype=None):
-    "Move parameters and gradients in place (the tensor objects stay the same, so an optimizer's pairs stay valid)."
+def to(self:Block, *args, device=None, dtype=None):
+    "Move parameters and gradients in place, as `torch.nn.Module.to` does: `to(torch.float64)`, `to('cuda')`, `to(device, dtype)`."
+    for a in args:
+        if isinstance(a, torch.dtype): dtype = a
+        elif isinstance(a, (str, int, torch.device)): device = a
+        else: raise TypeError(f'{self!r}.to: expected a device or a dtype, got {a!r}')
+    if dtype is not None and not dtype.is_floating_point:
+        raise TypeError(f'{self!r}.to: parameters must stay floating point, got {dtype}')
+    device = None if device is None else torch.device(device)
     for b in self.clear_caches().walk():
         for names in b.param_names:
             for n in names: getattr(b, n).data = getattr(b, n).data.to(device=device, dtype=dtype)
     return self
 
-# %% ../nbs/00_blocks.ipynb #c0022
+# %% ../nbs/00_blocks.ipynb #c0031
+@patch
+def _check_tensor(self:Block, x, name='input'):
+    tensor(repr(self), name, x, floating=True)
+
+@patch
+def _check_dout(self:Block, dout, shape, like):
+    "`dout` must be a tensor of the output's `shape`, with the dtype and device of `like`."
+    self._check_tensor(dout, 'dout')
+    if tuple(dout.shape) != tuple(shape):
+        raise ValueError(f'{self!r}.backward: dout has shape {tuple(dout.shape)}, but the output had shape {tuple(shape)}')
+    if dout.dtype != like.dtype or dout.device != like.device:
+        raise TypeError(f'{self!r}.backward: dout is {dout.dtype} on {dout.device}, but the output was {like.dtype} on {like.device}')
+
+# %% ../nbs/00_blocks.ipynb #c0034
 class Linear(Block):
     "Fully connected layer, `x @ w.T + b`, for inputs of shape (N, in_features) or (N, ...) with that many elements."
     param_names = (('w', 'dw'), ('b', 'db'))
@@ -161,11 +319,9 @@ class Linear(Block):
                  out_features:int,  # output features
                  wstd:float=0.1):   # standard deviation of the normal initialisation of `w` and `b`
         super().__init__()
-        for name, v in (('in_features', in_features), ('out_features', out_features)):
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f'Linear: {name} must be a positive integer, got {v!r}')
-        if not wstd >= 0: raise ValueError(f'Linear: wstd must be non-negative, got {wstd!r}')
-        self.in_features, self.out_features = in_features, out_features
+        self.in_features = positive_int('Linear', 'in_features', in_features)
+        self.out_features = positive_int('Linear', 'out_features', out_features)
+        wstd = finite_number('Linear', 'wstd', wstd, min=0)
         self.w = torch.randn(out_features, in_features) * wstd
         self.b = torch.randn(out_features) * wstd
         self.dw, self.db = torch.zeros_like(self.w), torch.zeros_like(self.b)
@@ -189,7 +345,7 @@ class Linear(Block):
         dx = torch.mm(dout, self.w)                   # dL/dX = dout W
         return dx if len(shape) == 2 else dx.view(shape)
 
-# %% ../nbs/00_blocks.ipynb #c0024
+# %% ../nbs/00_blocks.ipynb #c0036
 @patch
 def _check_input(self:Linear, x):
     self._check_tensor(x)
@@ -200,20 +356,16 @@ def _check_input(self:Linear, x):
         raise TypeError(f'{self!r}: input is {x.dtype} on {x.device} but the parameters are {self.w.dtype} '
                         f'on {self.w.device}; Block.to(device, dtype) moves a block')
 
-# %% ../nbs/00_blocks.ipynb #c0042
-def _private(y):
-    "Whether `y` can be overwritten: no top-level call returned it, and autograd does not track it."
-    return not y.requires_grad and _returned.get(id(y)) is not y
-
+# %% ../nbs/00_blocks.ipynb #c0054
 class Activation(Block):
     "An element-wise function whose derivative is computed from its output `y`, the one thing it caches."
+    @abc.abstractmethod
     def f(self, x):
         "The function, element-wise."
-        raise NotImplementedError(f'{type(self).__name__} must implement f')
 
-    def derivative(self, y, out=None):
-        "f'(x) from y = f(x), written into `out` (new memory if None)."
-        raise NotImplementedError(f'{type(self).__name__} must implement derivative')
+    @abc.abstractmethod
+    def derivative(self, y):
+        "f'(x) from y = f(x), in new memory."
 
     def forward(self, x, **kwargs):
         self._check_tensor(x)
@@ -226,50 +378,46 @@ class Activation(Block):
         self._check_dout(dout, y.shape, y)
         self._release()
         if not input_grad: return None
-        return self.derivative(y, out=y if _private(y) else None).mul_(dout)  # dL/dx = dout ⊙ f'(x)
+        return self.derivative(y).mul_(dout)          # dL/dx = dout ⊙ f'(x), in the Block's own new memory
 
-# %% ../nbs/00_blocks.ipynb #c0046
+# %% ../nbs/00_blocks.ipynb #c0058
 class LeakyReLU(Activation):
     "Leaky rectifier: `x` where `x > 0`, `alpha * x` elsewhere (element-wise, any shape)."
     def __init__(self, alpha:float=0.01):  # slope for negative inputs, at least 0
         super().__init__()
-        if not (isinstance(alpha, (int, float)) and alpha >= 0):
-            raise ValueError(f'LeakyReLU: alpha must be a number >= 0, got {alpha!r}')
-        self.alpha = float(alpha)
+        self.alpha = finite_number('LeakyReLU', 'alpha', alpha, min=0)
 
     def __repr__(self): return f'LeakyReLU(alpha={self.alpha})'
     def f(self, x): return torch.where(x > 0, x, x * self.alpha)
-    def derivative(self, y, out=None):   # 1 where y > 0, alpha elsewhere
-        return torch.sign(y, out=out).clamp_(min=0).mul_(1 - self.alpha).add_(self.alpha)
+    def derivative(self, y):   # 1 where y > 0, alpha elsewhere
+        return torch.sign(y).clamp_(min=0).mul_(1 - self.alpha).add_(self.alpha)
 
-# %% ../nbs/00_blocks.ipynb #c0047
+# %% ../nbs/00_blocks.ipynb #c0059
 class ReLU(LeakyReLU):
     "Rectified linear unit, `max(0, x)` element-wise: the `LeakyReLU` with `alpha=0`."
     def __init__(self): super().__init__(alpha=0.)
     def __repr__(self): return 'ReLU'
     def f(self, x): return torch.relu(x)
-    def derivative(self, y, out=None): return torch.sign(y, out=out)  # 1 where y > 0, else 0 (y is never negative)
+    def derivative(self, y): return torch.sign(y)  # 1 where y > 0, else 0 (y is never negative)
 
-# %% ../nbs/00_blocks.ipynb #c0058
+# %% ../nbs/00_blocks.ipynb #c0070
 class Sigmoid(Activation):
     "Logistic function, `1 / (1 + exp(-x))`, element-wise."
     def f(self, x): return torch.sigmoid(x)
-    def derivative(self, y, out=None): return torch.mul(y, 1 - y, out=out)  # σ' = σ(1 - σ)
+    def derivative(self, y): return torch.mul(y, 1 - y)  # σ' = σ(1 - σ)
 
-# %% ../nbs/00_blocks.ipynb #c0064
+# %% ../nbs/00_blocks.ipynb #c0076
 class TanH(Activation):
     "Hyperbolic tangent, element-wise."
     def f(self, x): return torch.tanh(x)
-    def derivative(self, y, out=None): return torch.mul(1 - y, 1 + y, out=out)  # 1 - y², without cancellation
+    def derivative(self, y): return torch.mul(1 - y, 1 + y)  # 1 - y², without cancellation
 
-# %% ../nbs/00_blocks.ipynb #c0068
+# %% ../nbs/00_blocks.ipynb #c0080
 class Dropout(Block):
     "Inverted dropout: zero each element with probability `p` in training, scale the rest by `1/(1-p)`; identity in evaluation."
     def __init__(self, p:float=0.5):  # probability of dropping an element, in [0, 1)
         super().__init__()
-        if not (isinstance(p, (int, float)) and 0 <= p < 1):
-            raise ValueError(f'Dropout: p must be a probability in [0, 1), got {p!r}')
-        self.p = float(p)
+        self.p = probability('Dropout', 'p', p)
 
     def __repr__(self): return f'Dropout(p={self.p})'
 
@@ -278,7 +426,7 @@ class Dropout(Block):
         if not self.training or self.p == 0:
             self._save(None, x)
             return x
-        mask = (torch.rand_like(x) >= self.p).to(x.dtype).div_(1 - self.p)
+        mask = self._mask(x)
         self._save(mask, x)
         return x * mask
 
@@ -287,9 +435,18 @@ class Dropout(Block):
         self._check_dout(dout, x.shape, x)
         self._release()
         if not input_grad: return None
-        return dout if mask is None else dout * mask
+        return dout.clone() if mask is None else dout * mask
 
-# %% ../nbs/00_blocks.ipynb #c0078
+# %% ../nbs/00_blocks.ipynb #c0082
+@patch
+def _mask(self:Dropout, x):
+    "The mask: 0 with probability about `p`, else `s`, the dtype's rounding of 1/(1-p), kept with probability exactly 1/s."
+    s = torch.tensor(1 / (1 - self.p), dtype=x.dtype).item()      # the scale, as the dtype stores it
+    draw = x.dtype if x.dtype in (torch.float32, torch.float64) else torch.float32
+    keep = torch.rand(x.shape, dtype=draw, device=x.device) >= 1 - 1 / s
+    return keep.to(x.dtype).mul_(s)
+
+# %% ../nbs/00_blocks.ipynb #c0091
 class CrossEntropyLoss(Block):
     "Mean cross-entropy of class scores `x` (N, C) against integer labels `y` (N,)."
     def forward(self, x, y, **kwargs):
@@ -302,19 +459,15 @@ class CrossEntropyLoss(Block):
 
     def backward(self, dout=1.0, input_grad=True):
         logp, y = self._saved()
-        if isinstance(dout, Tensor):
-            if dout.numel() != 1: raise ValueError(f'{self!r}.backward: the loss is a scalar, so dout must be one number, got shape {tuple(dout.shape)}')
-            dout = dout.reshape(()).to(logp.device)
-        elif not isinstance(dout, (int, float)):
-            raise TypeError(f'{self!r}.backward: dout must be a number or a one-element tensor, got {type(dout).__name__}')
+        dout = self._check_scalar_dout(dout, logp)
         self._release()
         if not input_grad: return None
         n = y.shape[0]
-        dx = logp.exp_()                                     # P = softmax(x), in place
+        dx = logp.exp_()                                     # P = softmax(x), in place: logp is the Block's own
         dx.scatter_add_(1, y[:, None], dx.new_full((n, 1), -1.))  # P - Y: subtract 1 at each label
         return dx.mul_(dout / n)
 
-# %% ../nbs/00_blocks.ipynb #c0080
+# %% ../nbs/00_blocks.ipynb #c0093
 @patch
 def _check_scores_labels(self:CrossEntropyLoss, x, y):
     self._check_tensor(x, 'scores')
@@ -326,18 +479,48 @@ def _check_scores_labels(self:CrossEntropyLoss, x, y):
         raise ValueError(f'{self!r}: scores of shape {tuple(x.shape)} need labels of shape ({x.shape[0]},), got shape {tuple(y.shape)}')
     if y.shape[0] == 0: raise ValueError(f'{self!r}: the batch is empty (scores of shape {tuple(x.shape)})')
     if y.device != x.device: raise TypeError(f'{self!r}: scores are on {x.device} but labels on {y.device}')
+    if y.is_meta: return                                     # shapes only: there are no values to check
     lo, hi = (int(v) for v in torch.aminmax(y))             # two Python numbers: cheaper to compare than tensors
     if lo < 0 or hi >= x.shape[1]:
         raise ValueError(f'{self!r}: labels must be in [0, {x.shape[1]}) for {x.shape[1]} classes, got values from {lo} to {hi}')
 
-# %% ../nbs/00_blocks.ipynb #c0090
+@patch
+def _check_scalar_dout(self:CrossEntropyLoss, dout, like):
+    "`dout` as a real number or a real 0-d tensor on `like`'s device: the gradient of the final loss with respect to this one."
+    if isinstance(dout, Tensor):
+        if dout.numel() != 1: raise ValueError(f'{self!r}.backward: the loss is a scalar, so dout must be one number, got shape {tuple(dout.shape)}')
+        if not dout.is_floating_point(): raise TypeError(f'{self!r}.backward: dout must be a real floating-point number, got {dout.dtype}')
+        return dout.reshape(()).to(like.device)
+    finite_number(f'{self!r}.backward', 'dout', dout)
+    return dout
+
+# %% ../nbs/00_blocks.ipynb #c0103
+class _BlockList(list):
+    "A list that accepts only Blocks, so that a Sequential's `blocks` cannot take anything else."
+    def __init__(self, owner, items=()):
+        super().__init__()
+        self.owner = owner
+        self.extend(items)
+    def _checked(self, i, b):
+        if not isinstance(b, Block): raise TypeError(f'{self.owner}: item [{i}] must be a Block, got {type(b).__name__}')
+        return b
+    def append(self, b): super().append(self._checked(len(self), b))
+    def extend(self, bs): super().extend([self._checked(len(self) + i, b) for i, b in enumerate(list(bs))])
+    def insert(self, i, b): super().insert(i, self._checked(i, b))
+    def __setitem__(self, i, b):
+        super().__setitem__(i, [self._checked(i, v) for v in b] if isinstance(i, slice) else self._checked(i, b))
+    def __iadd__(self, bs): self.extend(bs); return self
+
 class Sequential(Block):
     "Blocks applied one after another; keyword arguments (such as `y=`) go to every one of them."
     def __init__(self, *blocks:Block):
         super().__init__()
-        for i, b in enumerate(blocks):
-            if not isinstance(b, Block): raise TypeError(f'Sequential: item [{i}] must be a Block, got {type(b).__name__}')
-        self.blocks = list(blocks)
+        self.blocks = blocks
+
+    @property
+    def blocks(self): return self._blocks
+    @blocks.setter
+    def blocks(self, blocks): self._blocks = _BlockList('Sequential', blocks)
 
     def children(self): return list(self.blocks)
 

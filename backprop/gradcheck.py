@@ -13,12 +13,14 @@ from dataclasses import dataclass, field
 import torch
 from fastcore.basics import patch
 
-from .blocks import Block
-from .grad_compare import _autograd_grads, _block_grads, _rng_devices
+from torch import Tensor
+
+from .blocks import Block, no_cache
 
 # %% auto #0
-__all__ = ['FD_RTOL', 'AUTOGRAD_RTOL', 'AG_FLOOR_FACTOR', 'AG_FLOOR_CAP', 'param_names', 'TensorCheck', 'GradCheck',
-           'check_block']
+__all__ = ['FD_RTOL', 'AUTOGRAD_RTOL', 'AG_FLOOR_FACTOR', 'AG_FLOOR_CAP', 'AG_TRUSTED', 'SAME_FUNCTION_RTOL', 'param_names',
+           'TensorCheck', 'GradCheck', 'rng_devices', 'hand_gradients', 'autograd_gradients', 'HandPasses',
+           'hand_passes', 'pass_problems', 'check_block']
 
 # %% ../nbs/04_gradcheck.ipynb #c0009
 def _child_names(block):
@@ -55,9 +57,8 @@ def param_names(block:Block):
 
 # %% ../nbs/04_gradcheck.ipynb #c0014
 def _copy(block, dtype=None):
-    "A deep copy of `block` without caches, with zero gradients and contiguous parameters, in `dtype`."
-    memo = {id(b._caches): [] for b in block.walk()}  # deepcopy's memo maps an object to its copy: each cache stack 'copies' to []
-    c = copy.deepcopy(block, memo).clear_caches().to(dtype=dtype)
+    "A deep copy of `block` without pending calls, with zero gradients and contiguous parameters, in `dtype`."
+    c = copy.deepcopy(block).to(dtype=dtype)
     for p, _ in c.params(): p.data = p.data.contiguous()  # so that `view(-1)` can nudge one element in place
     return c.zero_grad()
 
@@ -103,18 +104,32 @@ def _fd_floor(noise, h, k):
     return 2 * math.sqrt(k) * noise / h
 
 # %% ../nbs/04_gradcheck.ipynb #c0026
-AG_FLOOR_FACTOR, AG_FLOOR_CAP = 4, 1e-4  # autograd: tolerance added per unit of measured rounding noise, and its cap
+AG_FLOOR_FACTOR, AG_FLOOR_CAP = 4, 1e-4  # autograd: tolerance added per unit of measured rounding noise; the cap where it means nothing
+AG_TRUSTED = 1e-2                        # float32 noise beyond this says nothing about float64's
+SAME_FUNCTION_RTOL = 1e-3                # outputs in two dtypes further apart than this (of their scale) are two functions
+
+def _same_function(block, x, kw, seed, low):
+    "Whether `block` computes the same function in `low` and in float64 (a random Block may draw differently in each)."
+    z = []
+    for dt in (low, torch.float64):
+        c = _copy(block, dt)
+        _reseed(seed, x.device)
+        with no_cache(): z.append(c(x.detach().to(dt), **kw).detach().double())
+    scale = max(x.abs().max().item() if x.numel() else 0., z[1].abs().max().item() if z[1].numel() else 0.)
+    return z[0].shape == z[1].shape and (z[0] - z[1]).abs().max().item() <= SAME_FUNCTION_RTOL * scale
 
 def _ag_floors(block, x, kw, seed, dout, ag):
     "For each tensor, the relative rounding noise of autograd's gradients `ag` in `x.dtype`, measured against float64."
     low = torch.float32 if x.dtype == torch.float64 else x.dtype      # the precision whose noise is measured
-    g64 = _autograd_grads(_copy(block, torch.float64), x.detach().double(), kw, seed, dout.double())
-    if low != x.dtype: ag = _autograd_grads(_copy(block, low), x.detach().to(low), kw, seed, dout.to(low))
+    if not _same_function(block, x, kw, seed, low): return [AG_FLOOR_CAP] * (1 + len(ag[1]))
+    g64 = autograd_gradients(_copy(block, torch.float64), x.detach().double(), kw, seed, dout.double())
+    if low != x.dtype: ag = autograd_gradients(_copy(block, low), x.detach().to(low), kw, seed, dout.to(low))
     scale = torch.finfo(x.dtype).eps / torch.finfo(low).eps
     floors = []
     for a, r in zip([ag[0]] + ag[1], [g64[0]] + g64[1]):
         rel = _errors(a, r if r is not None else torch.zeros_like(a))[1] if a is not None else math.inf
-        floors.append(min(AG_FLOOR_FACTOR * scale * rel, AG_FLOOR_CAP) if math.isfinite(rel) else AG_FLOOR_CAP)
+        if scale == 1: floors.append(AG_FLOOR_FACTOR * rel if math.isfinite(rel) else AG_FLOOR_CAP)
+        else: floors.append(AG_FLOOR_CAP if not rel <= AG_TRUSTED else min(AG_FLOOR_FACTOR * scale * rel, AG_FLOOR_CAP))
     return floors
 
 # %% ../nbs/04_gradcheck.ipynb #c0028
@@ -157,9 +172,10 @@ class GradCheck:
     seed:int
     h:float                          # finite-difference step
     rows:list = field(default_factory=list)
+    problems:list = field(default_factory=list)  # what the backward passes got wrong besides the numbers, in words
 
     @property
-    def passed(self): return all(r.passed for r in self.rows)
+    def passed(self): return not self.problems and all(r.passed for r in self.rows)
 
     def failures(self):
         "The rows that failed."
@@ -175,7 +191,7 @@ def __str__(self:GradCheck):
     rows = [_COLUMNS] + [_cells(r) for r in self.rows]
     widths = [max(len(row[j]) for row in rows) for j in range(len(_COLUMNS))]
     lines = ['  '.join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
-    return '\n'.join([self.title()] + lines)
+    return '\n'.join([self.title()] + lines + [f'problem: {p}' for p in self.problems])
 
 @patch
 def __repr__(self:GradCheck): return str(self)
@@ -185,23 +201,44 @@ def _repr_html_(self:GradCheck):
     e = html.escape
     head = ''.join(f'<th>{e(c)}</th>' for c in _COLUMNS)
     body = ''.join('<tr>' + ''.join(f'<td>{e(c)}</td>' for c in _cells(r)) + '</tr>' for r in self.rows)
+    probs = ''.join(f'<li>{e(p)}</li>' for p in self.problems)
     return (f'<p style="margin:0"><code>{e(self.title())}</code></p>'
-            f'<table style="font-size:85%"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>')
+            f'<table style="font-size:85%"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+            + (f'<ul style="margin:0">{probs}</ul>' if probs else ''))
 
 # %% ../nbs/04_gradcheck.ipynb #c0033
+def rng_devices(x:Tensor):
+    "The CUDA devices whose random state a check must save and restore."
+    return [x.device.index or 0] if x.is_cuda else []
+
 def _reseed(seed, device):
     "Seed the generator that random Blocks on `device` draw from; `torch.manual_seed` does the same, 100 times slower."
     torch.default_generator.manual_seed(seed)
     if device.type == 'cuda':
         torch.cuda.default_generators[device.index if device.index is not None else torch.cuda.current_device()].manual_seed(seed)
 
-def _hand_grads(block, x, kw, seed, dout):
-    "The Block's own gradients for a given upstream gradient."
+def hand_gradients(block:Block, x:Tensor, kw:dict, seed:int, dout:Tensor, input_grad:bool=True):
+    "One forward and backward pass, on a copy of `dout`: `(dx, parameter gradients, whether backward changed dout)`."
     _reseed(seed, x.device)
     block(x, **kw)
-    dx = block.backward(dout)
-    return [dx] + [g.clone() for _, g in block.params()]
+    d = dout.clone()
+    dx = block.backward(d, input_grad=input_grad)
+    return dx, [g.clone() for _, g in block.params()], not torch.equal(d, dout)
 
+def autograd_gradients(block:Block, x:Tensor, kw:dict, seed:int, dout:Tensor):
+    "The gradients autograd computes through `block`'s forward pass, for the same `dout`: `(dx, parameter gradients)`."
+    params = [p for p, _ in block.params()]
+    xt = x.detach().clone().requires_grad_()
+    try:
+        for p in params: p.requires_grad_(True)
+        _reseed(seed, x.device)
+        block(xt, **kw).backward(dout.clone())
+        return xt.grad, [p.grad.clone() if p.grad is not None else torch.zeros_like(p) for p in params]
+    finally:
+        for p in params: p.requires_grad_(False); p.grad = None
+        block.clear_caches()
+
+# %% ../nbs/04_gradcheck.ipynb #c0034
 def _check_args(block, x, kw):
     if not all(callable(getattr(block, m, None)) for m in ('backward', 'params', 'walk')):  # a Block, from any copy of its class
         raise TypeError(f'check_block: block must be a Block, got {type(block).__name__}')
@@ -212,12 +249,54 @@ def _one_line(block):
     r = repr(block)
     return type(block).__name__ if '\n' in r else r
 
-# %% ../nbs/04_gradcheck.ipynb #c0034
+# %% ../nbs/04_gradcheck.ipynb #c0035
+@dataclass
+class HandPasses:
+    "The hand-written backward passes of one Block on one input, and what they must satisfy besides their numbers."
+    dout:Tensor                      # the upstream gradient, drawn after a seeded forward pass
+    dx:object                        # what the first backward pass returned
+    grads:list                       # parameter gradients after one pass
+    twice:list                       # ... after a second pass on the same copy: twice `grads`
+    skip_dx:object                   # what `backward(dout, input_grad=False)` returned: `None`
+    skip_grads:list                  # parameter gradients of that pass: `grads`
+    dout_changed:bool                # whether any backward pass changed its `dout`
+
+def hand_passes(block:Block, x:Tensor, kw:dict, seed:int, dout:Tensor=None):
+    "Run `block`'s backward passes on copies of it; `dout` is drawn (standard normal, after the forward pass) if not given."
+    own = _copy(block)
+    if dout is None:
+        _reseed(seed, x.device)
+        dout = torch.randn_like(own(x, **kw))
+        own.clear_caches()
+    dx, grads, c1 = hand_gradients(own, x, kw, seed, dout)
+    _, twice, c2 = hand_gradients(own, x, kw, seed, dout)
+    skip_dx, skip_grads, c3 = hand_gradients(_copy(block), x, kw, seed, dout, input_grad=False)
+    return HandPasses(dout, dx, grads, twice, skip_dx, skip_grads, c1 or c2 or c3)
+
+# %% ../nbs/04_gradcheck.ipynb #c0037
+def pass_problems(p:HandPasses, x, names, tols):
+    "What the passes `p` got wrong besides the numbers, in words."
+    out = ['backward changed dout in place'] if p.dout_changed else []
+    if not isinstance(p.dx, Tensor): out.append(f'backward returned {type(p.dx).__name__} for dx, not a tensor')
+    else:
+        if p.dx.dtype != x.dtype: out.append(f'dx is {p.dx.dtype}, but the input is {x.dtype}')
+        if p.dx.device != x.device: out.append(f'dx is on {p.dx.device}, but the input is on {x.device}')
+        if tuple(p.dx.shape) != tuple(x.shape): out.append(f'dx has shape {tuple(p.dx.shape)}, but the input has shape {tuple(x.shape)}')
+    if p.skip_dx is not None: out.append('backward(dout, input_grad=False) returned a tensor, not None')
+    for name, g, g2, g0, tol in zip(names, p.grads, p.twice, p.skip_grads, tols):
+        if _errors(g2, 2 * g)[1] > tol: out.append(f'{name}: gradients are assigned, not accumulated: a second backward did not add')
+        if _errors(g0, g)[1] > tol:
+            skipped = g0.abs().max().item() == 0 if g0.numel() else False
+            out.append(f'{name}: input_grad=False ' + ('skipped the parameter gradients' if skipped else 'gave other parameter gradients'))
+    return out
+
+# %% ../nbs/04_gradcheck.ipynb #c0038
 def _fd_rows(block, x, kw, seed, dout, h, max_fd_elements):
     "For each tensor: compared elements, their count, float64 hand-written gradient there, finite differences there, noise floor."
     c = _copy(block, torch.float64)
     x64, dout64 = x.detach().to(torch.float64, copy=True).contiguous(), dout.to(torch.float64)
-    ours = _hand_grads(c, x64, kw, seed, dout64)
+    dx, grads, _ = hand_gradients(c, x64, kw, seed, dout64)
+    ours = [dx] + grads
     def loss():
         _reseed(seed, x64.device)
         return (c(x64, **kw) * dout64).sum().item()
@@ -232,7 +311,7 @@ def _fd_rows(block, x, kw, seed, dout, h, max_fd_elements):
         rows.append((len(coords), t.numel(), g, fd, _fd_floor(noise, h, len(coords))))
     return rows
 
-# %% ../nbs/04_gradcheck.ipynb #c0035
+# %% ../nbs/04_gradcheck.ipynb #c0039
 def check_block(block:Block,              # the Block to check (it is not changed)
                 x:torch.Tensor,           # its input, floating point; its dtype is the dtype of the autograd comparison
                 y=None,                   # labels, passed on as `y=` (for losses); never perturbed
@@ -249,17 +328,17 @@ def check_block(block:Block,              # the Block to check (it is not change
     ag_tol = AUTOGRAD_RTOL.get(x.dtype) if autograd_rtol is None else autograd_rtol
     if ag_tol is None: raise ValueError(f'check_block: no measured autograd tolerance for {x.dtype}; pass autograd_rtol')
     res = GradCheck(_one_line(block), str(x.dtype).replace('torch.', ''), seed, h)
-    with torch.random.fork_rng(devices=_rng_devices(x)):
-        own = _copy(block)
-        dout, dx, grads = _block_grads(own, x, kw, seed)
-        tdx, tgrads = _autograd_grads(own, x, kw, seed, dout)
-        ag_floors = _ag_floors(block, x, kw, seed, dout, (tdx, tgrads))
-        fd_rows = _fd_rows(block, x, kw, seed, dout, h, max_fd_elements)
-    names, shapes = ['input'] + param_names(block), [x.shape] + [p.shape for p, _ in block.params()]
-    for name, shape, g, t, agf, (k, n, g64, fd, floor) in zip(names, shapes, [dx] + grads, [tdx] + tgrads, ag_floors, fd_rows):
+    with torch.random.fork_rng(devices=rng_devices(x)):
+        p = hand_passes(block, x, kw, seed)
+        tdx, tgrads = autograd_gradients(_copy(block), x, kw, seed, p.dout)
+        ag_floors = _ag_floors(block, x, kw, seed, p.dout, (tdx, tgrads))
+        fd_rows = _fd_rows(block, x, kw, seed, p.dout, h, max_fd_elements)
+    names, shapes = ['input'] + param_names(block), [x.shape] + [q.shape for q, _ in block.params()]
+    for name, shape, g, t, agf, (k, n, g64, fd, floor) in zip(names, shapes, [p.dx] + p.grads, [tdx] + tgrads, ag_floors, fd_rows):
         fa, fr = _errors(g64, fd)
         aa, ar = _errors(g, torch.zeros(shape) if t is None else t)  # autograd gives None when L does not depend on x
         fd_tol = fd_rtol + floor / max(fd.norm().item(), 1e-300)
         res.rows.append(TensorCheck(name, tuple(shape), k, n, fa, fr, fd_tol, aa, ar, ag_tol + agf))
+    res.problems = pass_problems(p, x, names[1:], [r.ag_tol for r in res.rows[1:]])
     if assert_ok and not res.passed: raise AssertionError(f'gradient check failed\n{res}')
     return res
