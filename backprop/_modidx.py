@@ -126,6 +126,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '', 'doc_host': '', 'git_url
                                  'backprop.blocks.no_cache.__enter__': ('blocks.html#no_cache.__enter__', 'backprop/blocks.py'),
                                  'backprop.blocks.no_cache.__exit__': ('blocks.html#no_cache.__exit__', 'backprop/blocks.py')},
             'backprop.diagrams': { 'backprop.diagrams._arrow': ('diagrams.html#_arrow', 'backprop/diagrams.py'),
+                                   'backprop.diagrams._blocks': ('diagrams.html#_blocks', 'backprop/diagrams.py'),
                                    'backprop.diagrams._box': ('diagrams.html#_box', 'backprop/diagrams.py'),
                                    'backprop.diagrams._canvas': ('diagrams.html#_canvas', 'backprop/diagrams.py'),
                                    'backprop.diagrams._draw_down': ('diagrams.html#_draw_down', 'backprop/diagrams.py'),

@@ -8,6 +8,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 from matplotlib.patches import FancyBboxPatch
 
+from . import validation
 from .blocks import Block, Sequential
 
 # %% auto #0
@@ -41,9 +42,11 @@ def _canvas(width, height):
 
 # %% ../nbs/09_diagrams.ipynb #c0008
 def draw_block(label:str=r'$f(x;\,\theta)$', # text in the box
-               params:bool=True,                # draw the parameter gradient $\partial L/\partial\theta$
+               params:bool=True,                # draw the parameter gradient dL/dθ
               ):
     "A figure of one Block: forward arrows (x in, z out) in blue, backward arrows in orange."
+    if not isinstance(label, str): raise TypeError(f'draw_block: label must be a string, got {label!r}')
+    validation.boolean('draw_block', 'params', params)
     fig, ax = _canvas(6.4, 2.6 if params else 2.0)
     cx, cy, w, h = 3.2, (1.5 if params else 1.0), 1.6, 0.9
     left, right = cx - w/2, cx + w/2
@@ -58,13 +61,17 @@ def draw_block(label:str=r'$f(x;\,\theta)$', # text in the box
     return fig
 
 # %% ../nbs/09_diagrams.ipynb #c0016
+def _blocks(where, model):
+    "The Blocks of `model` in the order its forward pass calls them, or a TypeError that names `where`."
+    if isinstance(model, Sequential): return [b for child in model.blocks for b in _blocks(where, child)]
+    if isinstance(getattr(model, 'sequence', None), Sequential): return _blocks(where, model.sequence)
+    if isinstance(model, (list, tuple)): return [b for child in model for b in _blocks(where, child)]
+    if isinstance(model, Block): return [model]
+    raise TypeError(f'{where}: expected a Block or a list of Blocks, got {type(model).__name__}')
+
 def model_blocks(model) -> list:
     "The Blocks of `model` in the order its forward pass calls them: `Sequential`s and `MLP`s are opened up."
-    if isinstance(model, Sequential): return [b for child in model.blocks for b in model_blocks(child)]
-    if isinstance(getattr(model, 'sequence', None), Sequential): return model_blocks(model.sequence)
-    if isinstance(model, (list, tuple)): return [b for child in model for b in model_blocks(child)]
-    if isinstance(model, Block): return [model]
-    raise TypeError(f'model_blocks: expected a Block or a list of Blocks, got {type(model).__name__}')
+    return _blocks('model_blocks', model)
 
 # %% ../nbs/09_diagrams.ipynb #c0019
 def _label(block):
@@ -114,11 +121,13 @@ def _draw_right(labels, grads):
     return fig
 
 # %% ../nbs/09_diagrams.ipynb #c0022
-def draw_model(model,                 # a Block, `Sequential`, `MLP`, or a list of Blocks
+def draw_model(model,                 # a Block, a Sequential, an MLP, or a list of Blocks
                direction:str='down',  # 'down' (top to bottom) or 'right' (left to right)
               ):
     "A figure of the chain of Blocks in `model`, with forward arrows in blue and backward (gradient) arrows in orange."
     if direction not in ('down', 'right'):
         raise ValueError(f"draw_model: direction must be 'down' or 'right', got {direction!r}")
-    labels, grads = zip(*map(_label, model_blocks(model)))
+    blocks = _blocks('draw_model', model)
+    if not blocks: raise ValueError(f'draw_model: there are no Blocks to draw in this {type(model).__name__}')
+    labels, grads = zip(*map(_label, blocks))
     return (_draw_down if direction == 'down' else _draw_right)(labels, grads)
