@@ -46,7 +46,7 @@ SIZES = {'tiny':   Size(32, 20, (64, 64), 2),
          'large':  Size(2048, 1024, (4096, 4096), 10)}
 
 # %% ../nbs/08_benchmark.ipynb #c0009
-def make_models(size,          # a name in `SIZES`, or a `Size`
+def make_models(size,          # a name in `SIZES`, or a Size
                 seed:int=0,    # seeds the weights and the batch
                 device='cpu'):
     "The MLP of `size` as Blocks and as `torch.nn`, with identical weights, and a batch `(x, y)`."
@@ -94,7 +94,7 @@ def autograd_step(net,           # a `torch.nn` model that outputs class scores
     return step
 
 # %% ../nbs/08_benchmark.ipynb #c0014
-def matmul_step(model,                  # a Block `MLP`: only the weights of its Linear layers are used
+def matmul_step(model,                  # a Block MLP: only the weights of its Linear layers are used
                 x,                      # a batch of inputs
                 input_grad:bool=False): # also the first layer's dL/dX, as the Blocks' `input_grad=True` computes
     "A function that makes only the matrix products of a training step: the floor under any step that calls them."
@@ -249,7 +249,7 @@ def _text_table(cols, rows):
     return '\n'.join([line(cols), '|' + '|'.join('-' * (n + 2) for n in w) + '|', *map(line, rows)])
 
 # %% ../nbs/08_benchmark.ipynb #c0030
-def format_table(res):  # as `run` returns it
+def format_table(res):  # as run returns it
     "Step times, ratios to autograd (median and interquartile range) and peak memory, as text tables."
     out = [f"One SGD step, float32, on {res['device']} ({res['processor']}), {res['threads']} thread(s), torch {res['torch']}, "
            f"{res['date']}. Median (interquartile range) of interleaved repetitions; a ratio divides a time by "
@@ -271,7 +271,7 @@ def format_table(res):  # as `run` returns it
     return '\n'.join(out)
 
 # %% ../nbs/08_benchmark.ipynb #c0035
-def plot_ratios(res,      # as `run` returns it
+def plot_ratios(res,      # as run returns it
                 ax=None): # matplotlib axes to draw on (new ones if None)
     "Bar chart of each variant's time relative to autograd's, per size, with interquartile ranges."
     import matplotlib.pyplot as plt
