@@ -27,7 +27,7 @@ KATEX_VERSION ?= 0.16.11
 KATEX_DIR ?=
 KATEX := $(VENV)/share/katex/katex.min.js
 
-.PHONY: help install test docs preview lab outputs clean browser katex free-port
+.PHONY: help install test docs preview readme lab outputs clean browser katex free-port
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
@@ -55,6 +55,9 @@ docs: install katex  ## build the documentation site into _docs/ (offline, no Qu
 preview: free-port docs  ## build the site and serve it on http://127.0.0.1:8000 (PORT= for another port)
 	@echo "Serving _docs on http://127.0.0.1:$(PORT) (Ctrl-C stops)"
 	$(PY) -m http.server $(PORT) --bind 127.0.0.1 --directory _docs
+
+readme: | $(PY)  ## write README.md from nbs/index.ipynb (nbdev_readme writes another rendering: run this after it)
+	$(PY) tools/readme.py
 
 free-port:
 	@python3 -c 'import socket; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", $(PORT)))' \

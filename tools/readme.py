@@ -1,4 +1,8 @@
-"""Write README.md from nbs/index.ipynb without Quarto (`nbdev_readme` needs it); `--check` fails on drift."""
+"""Write README.md from nbs/index.ipynb without Quarto (`nbdev_readme` needs it); `--check` fails on drift.
+
+`make readme` runs it. nbdev's `nbdev_readme` (with Quarto) writes its own rendering of the page, which differs from
+this one: after it, `make readme` writes this one back, and `make test` passes again.
+"""
 import argparse, json, sys
 from pathlib import Path
 
@@ -37,7 +41,8 @@ def main():
     readme = ROOT/'README.md'
     if args.check:
         if not readme.exists() or readme.read_text(encoding='utf-8') != text:
-            sys.exit('README.md is out of date with nbs/index.ipynb: run `python tools/readme.py`')
+            sys.exit('README.md is out of date with nbs/index.ipynb (or was written by nbdev_readme): '
+                     'run `make readme` (python tools/readme.py)')
         print('README.md is up to date')
     else:
         readme.write_text(text, encoding='utf-8'); print('wrote README.md')
