@@ -117,6 +117,8 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '', 'doc_host': '', 'git_url
                                  'backprop.blocks._handed_out': ('blocks.html#_handed_out', 'backprop/blocks.py'),
                                  'backprop.blocks._name': ('blocks.html#_name', 'backprop/blocks.py'),
                                  'backprop.blocks._no_call_left': ('blocks.html#_no_call_left', 'backprop/blocks.py'),
+                                 'backprop.blocks._private': ('blocks.html#_private', 'backprop/blocks.py'),
+                                 'backprop.blocks._storage_tensors': ('blocks.html#_storage_tensors', 'backprop/blocks.py'),
                                  'backprop.blocks._tensors': ('blocks.html#_tensors', 'backprop/blocks.py'),
                                  'backprop.blocks._wrap_backward': ('blocks.html#_wrap_backward', 'backprop/blocks.py'),
                                  'backprop.blocks.keep_calls': ('blocks.html#keep_calls', 'backprop/blocks.py'),

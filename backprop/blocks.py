@@ -9,6 +9,7 @@ import abc
 import functools
 import itertools
 import math
+import sys
 import threading
 import weakref
 
@@ -105,7 +106,8 @@ class BackwardError(RuntimeError):
 @patch
 def _watched(self:Block, cache):
     "The tensors whose in-place change would make `cache` wrong: the cached ones and the parameters."
-    return [t for t in cache if isinstance(t, Tensor)] + [getattr(self, p) for p, _ in self.param_names]
+    return [t for t in cache if isinstance(t, Tensor)] + [getattr(self, p) for p, _ in self.param_names] if self.param_names \
+        else [t for t in cache if isinstance(t, Tensor)]
 
 @patch
 def _save(self:Block, *cache):
@@ -298,7 +300,7 @@ def to(self:Block, *args, device=None, dtype=None):
 # %% ../nbs/00_blocks.ipynb #c0031
 @patch
 def _check_tensor(self:Block, x, name='input'):
-    tensor(repr(self), name, x, floating=True)
+    if not (isinstance(x, Tensor) and x.is_floating_point()): tensor(repr(self), name, x, floating=True)  # raises
 
 @patch
 def _check_dout(self:Block, dout, shape, like):
@@ -357,6 +359,14 @@ def _check_input(self:Linear, x):
                         f'on {self.w.device}; Block.to(device, dtype) moves a block')
 
 # %% ../nbs/00_blocks.ipynb #c0054
+def _storage_tensors(t):
+    "How many tensors use `t`'s memory. torch has no public name for this count; this is the one private call here."
+    return torch._C._storage_Use_Count(t.untyped_storage()._cdata) - 1   # less the storage object made for asking
+
+def _private(t):
+    "Whether the caller's one name for `t` is the only way to reach its memory (so it can be overwritten unseen)."
+    return not t.requires_grad and sys.getrefcount(t) == 3 and _storage_tensors(t) == 1  # 3: the caller's, ours, getrefcount's
+
 class Activation(Block):
     "An element-wise function whose derivative is computed from its output `y`, the one thing it caches."
     @abc.abstractmethod
@@ -364,8 +374,8 @@ class Activation(Block):
         "The function, element-wise."
 
     @abc.abstractmethod
-    def derivative(self, y):
-        "f'(x) from y = f(x), in new memory."
+    def derivative(self, y, out=None):
+        "f'(x) from y = f(x), written into `out` (new memory if `None`)."
 
     def forward(self, x, **kwargs):
         self._check_tensor(x)
@@ -378,7 +388,8 @@ class Activation(Block):
         self._check_dout(dout, y.shape, y)
         self._release()
         if not input_grad: return None
-        return self.derivative(y).mul_(dout)          # dL/dx = dout ⊙ f'(x), in the Block's own new memory
+        out = y if _private(y) else None              # (asked first: an argument being passed is one more reference)
+        return self.derivative(y, out=out).mul_(dout)  # dL/dx = dout ⊙ f'(x)
 
 # %% ../nbs/00_blocks.ipynb #c0058
 class LeakyReLU(Activation):
@@ -389,8 +400,8 @@ class LeakyReLU(Activation):
 
     def __repr__(self): return f'LeakyReLU(alpha={self.alpha})'
     def f(self, x): return torch.where(x > 0, x, x * self.alpha)
-    def derivative(self, y):   # 1 where y > 0, alpha elsewhere
-        return torch.sign(y).clamp_(min=0).mul_(1 - self.alpha).add_(self.alpha)
+    def derivative(self, y, out=None):   # 1 where y > 0, alpha elsewhere
+        return torch.sign(y, out=out).clamp_(min=0).mul_(1 - self.alpha).add_(self.alpha)
 
 # %% ../nbs/00_blocks.ipynb #c0059
 class ReLU(LeakyReLU):
@@ -398,19 +409,19 @@ class ReLU(LeakyReLU):
     def __init__(self): super().__init__(alpha=0.)
     def __repr__(self): return 'ReLU'
     def f(self, x): return torch.relu(x)
-    def derivative(self, y): return torch.sign(y)  # 1 where y > 0, else 0 (y is never negative)
+    def derivative(self, y, out=None): return torch.sign(y, out=out)  # 1 where y > 0, else 0 (y is never negative)
 
 # %% ../nbs/00_blocks.ipynb #c0070
 class Sigmoid(Activation):
     "Logistic function, `1 / (1 + exp(-x))`, element-wise."
     def f(self, x): return torch.sigmoid(x)
-    def derivative(self, y): return torch.mul(y, 1 - y)  # σ' = σ(1 - σ)
+    def derivative(self, y, out=None): return torch.mul(y, 1 - y, out=out)  # σ' = σ(1 - σ)
 
 # %% ../nbs/00_blocks.ipynb #c0076
 class TanH(Activation):
     "Hyperbolic tangent, element-wise."
     def f(self, x): return torch.tanh(x)
-    def derivative(self, y): return torch.mul(1 - y, 1 + y)  # 1 - y², without cancellation
+    def derivative(self, y, out=None): return torch.mul(1 - y, 1 + y, out=out)  # 1 - y², without cancellation
 
 # %% ../nbs/00_blocks.ipynb #c0080
 class Dropout(Block):
