@@ -91,6 +91,8 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '', 'doc_host': '', 'git_url
                                  'backprop.blocks.Block.forward': ('blocks.html#block.forward', 'backprop/blocks.py'),
                                  'backprop.blocks.Block.params': ('blocks.html#block.params', 'backprop/blocks.py'),
                                  'backprop.blocks.Block.pending': ('blocks.html#block.pending', 'backprop/blocks.py'),
+                                 'backprop.blocks.Block.register_backward_hook': ( 'blocks.html#block.register_backward_hook',
+                                                                                   'backprop/blocks.py'),
                                  'backprop.blocks.Block.to': ('blocks.html#block.to', 'backprop/blocks.py'),
                                  'backprop.blocks.Block.train': ('blocks.html#block.train', 'backprop/blocks.py'),
                                  'backprop.blocks.Block.walk': ('blocks.html#block.walk', 'backprop/blocks.py'),

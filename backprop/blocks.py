@@ -41,7 +41,9 @@ _CONSUMED = ('consumed',)            # the cache of a record that has been backp
 # %% ../nbs/00_blocks.ipynb #c0010
 class Block(abc.ABC):
     "A computation with a forward pass and a backward pass derived by hand."
-    param_names = ()  # (parameter, gradient) attribute names, such as `(('w', 'dw'), ('b', 'db'))`
+    param_names = ()   # (parameter, gradient) attribute names, such as `(('w', 'dw'), ('b', 'db'))`
+    buffer_names = ()  # tensors that are state but not parameters, such as running statistics: `to` moves them too
+    _hooks = ()        # functions called after each backward call of this Block (`register_backward_hook`)
 
     def __init__(self):
         self.training = True
@@ -165,6 +167,7 @@ def _wrap_backward(backward):
             try:
                 out = backward(self, *args, **kwargs)
                 if rec.cache is not _CONSUMED: self._consume(self._bwd)
+                for hook in self._hooks: hook(self)
                 return out
             finally:
                 self._bwd = None
@@ -292,11 +295,18 @@ def to(self:Block, *args, device=None, dtype=None):
         raise TypeError(f'{self!r}.to: parameters must stay floating point, got {dtype}')
     device = None if device is None else torch.device(device)
     for b in self.clear_caches().walk():
-        for names in b.param_names:
-            for n in names: getattr(b, n).data = getattr(b, n).data.to(device=device, dtype=dtype)
+        for n in [n for names in b.param_names for n in names] + list(b.buffer_names):
+            getattr(b, n).data = getattr(b, n).data.to(device=device, dtype=dtype)
     return self
 
-# %% ../nbs/00_blocks.ipynb #c0031
+@patch
+def register_backward_hook(self:Block, hook):
+    "Call `hook(block)` after every backward call of this Block, once its parameter gradients are added (as for an all-reduce)."
+    if not callable(hook): raise TypeError(f'{_name(self)}.register_backward_hook: hook must be callable, got {hook!r}')
+    self._hooks = (*self._hooks, hook)
+    return hook
+
+# %% ../nbs/00_blocks.ipynb #c0033
 @patch
 def _check_tensor(self:Block, x, name='input'):
     if not (isinstance(x, Tensor) and x.is_floating_point()): tensor(repr(self), name, x, floating=True)  # raises
@@ -310,7 +320,7 @@ def _check_dout(self:Block, dout, shape, like):
     if dout.dtype != like.dtype or dout.device != like.device:
         raise TypeError(f'{self!r}.backward: dout is {dout.dtype} on {dout.device}, but the output was {like.dtype} on {like.device}')
 
-# %% ../nbs/00_blocks.ipynb #c0034
+# %% ../nbs/00_blocks.ipynb #c0036
 _ELSEWHERE = {                      # Blocks with a page of their own, and the module that defines each
     'Linear': 'linear',
     'Activation': 'activations', 'LeakyReLU': 'activations', 'ReLU': 'activations', 'Sigmoid': 'activations',
