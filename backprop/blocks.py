@@ -25,12 +25,12 @@ __all__ = ['Block', 'BackwardError', 'keep_calls', 'no_cache', 'Linear', 'Activa
 # %% ../nbs/00_blocks.ipynb #c0009
 class _Call:
     "One forward call of a Block: its cache, the versions of its tensors, and the records it keeps alive."
-    __slots__ = ('cache', 'versions', 'pass_id', 'thread', 'keep', '__weakref__')
+    __slots__ = ('cache', 'watched', 'versions', 'pass_id', 'thread', 'keep', 'tracked', '__weakref__')
 
 class _State(threading.local):
-    "Per thread: how deeply Block calls are nested, and the top-level call being computed or backpropagated."
+    "Per thread: the top-level call being computed, the innermost call, and the top-level call being backpropagated."
     def __init__(self):
-        self.depth, self.root, self.current, self.backprop = 0, None, None, None
+        self.root, self.current, self.backprop = None, None, None
         self.caching, self.keeping = True, False
 
 _state = _State()
@@ -60,13 +60,6 @@ class Block(abc.ABC):
     def __repr__(self): return type(self).__name__
 
 # %% ../nbs/00_blocks.ipynb #c0014
-def _tensors(v):
-    "The tensors among a call's arguments."
-    if isinstance(v, Tensor): return [v]
-    if isinstance(v, (tuple, list)): return [t for t in v if isinstance(t, Tensor)]
-    if isinstance(v, dict): return [t for t in v.values() if isinstance(t, Tensor)]
-    return []
-
 def _handed_out(out, rec):
     "A new tensor object over `out`'s memory that holds `rec` (so the record never holds what holds it)."
     if isinstance(out, (tuple, list)): return type(out)(_handed_out(o, rec) for o in out)
@@ -80,48 +73,49 @@ def _handed_out(out, rec):
 def __call__(self:Block, *args, **kwargs):
     st = _state
     if not st.caching: return self.forward(*args, **kwargs)      # inside no_cache(): no records at all
-    rec, top = _Call(), st.depth == 0
-    rec.cache = rec.versions = None
-    if top: rec.pass_id, rec.thread, rec.keep, st.root = next(_pass_ids), threading.get_ident(), [], rec
-    else: rec.pass_id, rec.thread, rec.keep = st.root.pass_id, st.root.thread, None; st.root.keep.append(rec)
+    rec, root = _Call(), st.root
+    rec.cache = None
+    top = root is None                                            # called from outside any Block
+    if top: rec.pass_id, rec.thread, rec.keep, rec.tracked, st.root = next(_pass_ids), threading.get_ident(), [], False, rec
+    else: rec.pass_id, rec.thread = root.pass_id, root.thread; root.keep.append(rec)
     prev, st.current = st.current, rec
-    st.depth += 1
     try: out = self.forward(*args, **kwargs)
     finally:
-        st.depth -= 1; st.current = prev
+        st.current = prev
         if top: st.root = None
     try: self._calls.append(weakref.ref(rec))
     except AttributeError: raise TypeError(f'{type(self).__name__}.__init__ must call super().__init__()') from None
     if not top: return out
-    for t in _tensors(args) + _tensors(kwargs):                   # the data flow that Blocks can see
-        up = t.__dict__.get('_bp_call')
-        if up is not None: rec.keep.append(up)
+    for t in (*args, *kwargs.values()):                            # the data flow that Blocks can see
+        if isinstance(t, Tensor):
+            up = t.__dict__.get('_bp_call')
+            if up is not None: rec.keep.append(up)
+            if t.requires_grad: rec.tracked = True                 # autograd follows this call: backward must not
     self._last = rec
     if st.keeping: self._kept.append(rec)
-    return _handed_out(out, rec)
+    if type(out) is not Tensor: return _handed_out(out, rec)
+    alias = out.view_as(out) if out.requires_grad else out.detach()   # as `_handed_out`, without the call
+    alias._bp_call = rec
+    return alias
 
 # %% ../nbs/00_blocks.ipynb #c0017
 class BackwardError(RuntimeError):
     "A backward call has no forward call left to consume, or the one it would consume no longer describes its tensors."
 
 @patch
-def _watched(self:Block, cache):
-    "The tensors whose in-place change would make `cache` wrong: the cached ones and the parameters."
-    return [t for t in cache if isinstance(t, Tensor)] + [getattr(self, p) for p, _ in self.param_names] if self.param_names \
-        else [t for t in cache if isinstance(t, Tensor)]
-
-@patch
 def _save(self:Block, *cache):
-    "Keep `cache` for the backward call of the current forward call, with the versions of its tensors."
+    "Keep `cache` for the backward call of the current forward call, with the versions of its tensors and parameters."
     rec = _state.current
     if rec is None: return                                      # inside no_cache()
-    rec.cache, rec.versions = cache, [t._version for t in self._watched(cache)]
+    watched = [t for t in cache if isinstance(t, Tensor)]      # whose in-place change would make `cache` wrong
+    for p, _ in self.param_names: watched.append(getattr(self, p))
+    rec.cache, rec.watched, rec.versions = cache, watched, [t._version for t in watched]
 
 # %% ../nbs/00_blocks.ipynb #c0019
 @patch
 def _find(self:Block, pass_id=None):
     "The latest live record of this thread (or of the top-level call `pass_id`) and its weak reference, or `None`."
-    me = threading.get_ident()
+    if pass_id is None: me = threading.get_ident()
     for ref in reversed(self._calls):
         rec = ref()
         if rec is not None and (rec.pass_id == pass_id if pass_id is not None else rec.thread == me): return rec, ref
@@ -131,7 +125,7 @@ def _find(self:Block, pass_id=None):
 def _consume(self:Block, ref):
     "Free the cache of the record `ref` and take it off this Block's list, with the records nothing holds any more."
     rec = ref()
-    rec.cache, rec.versions = _CONSUMED, None
+    rec.cache = rec.watched = rec.versions = _CONSUMED
     if self._calls and self._calls[-1] is ref: self._calls.pop()
     else: self._calls.remove(ref)
     if self._kept and rec in self._kept: self._kept.remove(rec)
@@ -151,6 +145,11 @@ def _no_call_left(block, pass_id):
         'is always kept). Hold the outputs, or make the calls inside `with keep_calls():` when data passes through '
         'plain torch operations between them. Calls made inside `no_cache()` cache nothing.')
 
+def _tracked(rec, args, kwargs):
+    "Whether autograd could follow the backward pass of `rec`: its top-level call had a tracked input, or `dout` is tracked."
+    if rec.keep is None or rec.tracked: return True             # (a record inside another call: assume it could)
+    return any(isinstance(a, Tensor) and a.requires_grad for a in (*args, *kwargs.values()))
+
 def _wrap_backward(backward):
     "`backward`, consuming one record of its Block per call."
     @functools.wraps(backward)
@@ -163,7 +162,10 @@ def _wrap_backward(backward):
             found = self._find(None if top else st.backprop)
             if found is None: raise _no_call_left(self, None if top else st.backprop)
             rec, self._bwd = found
-            if top: st.backprop, grad = rec.pass_id, torch.is_grad_enabled(); torch.set_grad_enabled(False)
+            if top:
+                st.backprop = rec.pass_id
+                off = torch.is_grad_enabled() and _tracked(rec, args, kwargs)   # else no operation here can be tracked
+                if off: torch.set_grad_enabled(False)
             try:
                 out = backward(self, *args, **kwargs)
                 if rec.cache is not _CONSUMED: self._consume(self._bwd)
@@ -171,7 +173,9 @@ def _wrap_backward(backward):
                 return out
             finally:
                 self._bwd = None
-                if top: st.backprop = None; torch.set_grad_enabled(grad)
+                if top:
+                    st.backprop = None
+                    if off: torch.set_grad_enabled(True)
         finally:
             if top: _backward_lock.release()
     return wrapper
@@ -188,7 +192,7 @@ def _saved(self:Block):
     if self._bwd is None: raise BackwardError(f'{self!r}: _saved() is only for use inside backward')
     rec = self._bwd()
     if rec.cache is None: raise BackwardError(f'{self!r}.backward: its forward pass saved nothing (call `self._save(...)` in forward)')
-    now = [t._version for t in self._watched(rec.cache)]
+    now = [t._version for t in rec.watched]
     if now != rec.versions: raise self._changed(rec, now)
     return rec.cache
 
@@ -314,6 +318,7 @@ def _check_tensor(self:Block, x, name='input'):
 @patch
 def _check_dout(self:Block, dout, shape, like):
     "`dout` must be a tensor of the output's `shape`, with the dtype and device of `like`."
+    if type(dout) is Tensor and dout.shape == shape and dout.dtype == like.dtype and dout.device == like.device: return
     self._check_tensor(dout, 'dout')
     if tuple(dout.shape) != tuple(shape):
         raise ValueError(f'{self!r}.backward: dout has shape {tuple(dout.shape)}, but the output had shape {tuple(shape)}')
