@@ -12,11 +12,12 @@ PY   := $(BIN)/python
 # TORCH_INDEX names another package index for it (such as PyTorch's CPU-only wheels).
 TORCH ?= torch==2.13.0
 TORCH_INDEX ?=
-# constraints.txt pins every other package to the versions the saved outputs come from, frozen on Python 3.11;
-# other Pythons (and CONSTRAINTS=) get the newest releases that settings.ini allows.
+# constraints.txt pins every other package to the versions the saved outputs come from, frozen on Python 3.11.7;
+# some of those need 3.11.5 or newer (soupsieve 4.1.3), so they apply from 3.11.5 to the last 3.11. Other Pythons
+# (Debian 12's 3.11.2 among them), and CONSTRAINTS=, get the newest releases that settings.ini allows.
 ifeq ($(origin CONSTRAINTS),undefined)
 CONSTRAINTS := $(shell $(if $(wildcard $(PY)),$(PY),python3) -c \
-  'import sys; print("constraints.txt" if sys.version_info[:2] == (3, 11) else "")' 2>/dev/null)
+  'import sys; print("constraints.txt" if (3, 11, 5) <= sys.version_info[:3] < (3, 12) else "")' 2>/dev/null)
 endif
 PORT  ?= 8000
 PIP   := $(PY) -m pip --disable-pip-version-check
@@ -35,6 +36,8 @@ help:  ## list the targets
 $(PY):
 	@python3 -c 'import sys; sys.exit(sys.version_info < (3, 9))' || { echo "backprop needs Python 3.9 or newer as python3"; exit 1; }
 	python3 -m venv $(VENV)
+	@# the pip that a Python ships with can be old (Debian 12's 23.0 cannot resolve the constraints): take a current one
+	$(VENV)/bin/python -m pip --disable-pip-version-check install -q --upgrade pip
 
 $(VENV)/.backprop-installed: setup.py settings.ini $(CONSTRAINTS) | $(PY)
 	@echo "installing $(TORCH)$(if $(TORCH_INDEX), from $(TORCH_INDEX)): without a wheel cache, the first download is about 2 GB"
