@@ -34,7 +34,8 @@ help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
 
 $(PY):
-	@python3 -c 'import sys; sys.exit(sys.version_info < (3, 9))' || { echo "backprop needs Python 3.9 or newer as python3"; exit 1; }
+	@python3 -c 'import sys; sys.exit(sys.version_info < (3, 9))' \
+	  || { echo "backprop needs Python 3.9 or newer as python3"; exit 1; }
 	python3 -m venv $(VENV)
 	@# the pip that a Python ships with can be old (Debian 12's 23.0 cannot resolve the constraints): take a current one
 	$(VENV)/bin/python -m pip --disable-pip-version-check install -q --upgrade pip
@@ -63,8 +64,8 @@ readme: | $(PY)  ## write README.md from nbs/index.ipynb (nbdev_readme writes an
 	$(PY) tools/readme.py
 
 free-port:
-	@python3 -c 'import socket; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", $(PORT)))' \
-	  2>/dev/null || { echo "make preview: port $(PORT) is busy: choose another one, e.g. make preview PORT=8001"; exit 1; }
+	@python3 -c 'import socket as s; k = s.socket(); k.setsockopt(s.SOL_SOCKET, s.SO_REUSEADDR, 1); k.bind(("127.0.0.1", $(PORT)))' \
+	  2>/dev/null || { echo "make preview: port $(PORT) is busy: choose another, e.g. make preview PORT=8001"; exit 1; }
 
 katex: $(if $(KATEX_DIR),,$(KATEX))  ## a local copy of KaTeX for the site's maths (npm registry)
 

@@ -136,7 +136,8 @@ def planted_page(site: Path, s: Settings) -> tuple:
     copy = (s.published or f'https://{s.repo}.github.io/{s.repo}/') + page
     plants = {
         'a link to a copy of the site': f'<p><a href="{copy}">a copy</a></p>',
-        'a source link to an unnamed repository': f'<p><a href="https://github.com/{s.repo}/{s.repo}{s.source_path}x.py#L1">source</a></p>',
+        'a source link to an unnamed repository':
+            f'<p><a href="https://github.com/{s.repo}/{s.repo}{s.source_path}x.py#L1">source</a></p>',
         'raw Markdown in the text': f'<p>see [<code>Linear</code>]({page}) here</p>',
         'a link in a link': f'<p>the stricter [<a href="{page}#x"><code>check_block</code></a>]({page})</p>',
         'raw Markdown in a signature': '<div class="cell-output cell-output-display cell-output-markdown"><pre><code>'
@@ -165,7 +166,7 @@ def inspect(ctx, url: str, name: str, site: Path, base: str, s: Settings, offsit
     errors = []
     page.on('pageerror', lambda e: errors.append(str(e)))
     page.on('requestfailed', lambda r: None if r.url in offsite else errors.append(f'failed to load {r.url}'))
-    page.on('response', lambda r: errors.append(f'HTTP {r.status} for {r.url}') if r.status >= 400 and r.url != url else None)
+    page.on('response', lambda r: r.status >= 400 and r.url != url and errors.append(f'HTTP {r.status} for {r.url}'))
     resp = page.goto(url, wait_until='load')
     problems = [] if resp and resp.status == 200 else [f'HTTP {resp.status if resp else "no response"}']
     page.wait_for_load_state('networkidle')
@@ -175,7 +176,8 @@ def inspect(ctx, url: str, name: str, site: Path, base: str, s: Settings, offsit
     if st['rawMath']: problems.append(f'{st["rawMath"]} raw maths delimiters ($$, \\(, \\[) left in the text')
     problems += [f'raw Markdown in the text: {m!r}' for m in st['rawMarkdown']]
     problems += [f'raw Markdown in a signature: {m!r}' for m in st['signatureMarkdown']]
-    if st['linkInLink']: problems.append(f'{st["linkInLink"]} link(s) inside the Markdown of a link (or an <a> in an <a>)')
+    if st['linkInLink']:
+        problems.append(f'{st["linkInLink"]} link(s) inside the Markdown of a link (or an <a> in an <a>)')
     problems += [f'picture did not load: {i}' for i in st['brokenImages']]
     if not st['icon']: problems.append('no favicon link (a browser then asks for /favicon.ico, a 404)')
     elif st['icon'].startswith(base) and link_problem(site, base, st['icon']):
@@ -218,8 +220,8 @@ def check(site: Path, screenshot: bool = True) -> list:
             for name in pages:
                 found, st, page = inspect(ctx, base + name, name, site, base, settings, offsite)
                 problems += [f'{name}: {p}' for p in found]
-                print(f'  {name}: {st["math"]} maths, {len(set(st["links"]))} links, {st["gradientOutputs"]} gradient checks shown',
-                      flush=True)
+                print(f'  {name}: {st["math"]} maths, {len(set(st["links"]))} links, '
+                      f'{st["gradientOutputs"]} gradient checks shown', flush=True)
                 if screenshot and name == SCREENSHOT[0]:
                     shot = site/SCREENSHOT[1]
                     shot.parent.mkdir(parents=True, exist_ok=True)
@@ -239,7 +241,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     chromium()  # say how to get it before anything else
     try: import playwright  # noqa: F401
-    except ImportError: sys.exit('browser_check: Playwright is missing: `make install` installs it (or pip install playwright)')
+    except ImportError: sys.exit('browser_check: Playwright is missing: `make install` installs it')
     problems = check(Path(args.site).resolve())
     for p in problems: print(f'browser_check: {p}', file=sys.stderr)
     print(f'browser_check: {"FAILED, " + str(len(problems)) + " problem(s)" if problems else "ok"}')

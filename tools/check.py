@@ -82,7 +82,8 @@ def main(argv=None):
 
     def record(problem, took):
         if problem is SKIPPED: counts['skipped'] += 1; print('skipped (skip_exec or .notest)', flush=True)
-        elif problem: counts['failed'] += 1; failed.append(current[0]); print(f'FAILED ({took:.0f} s): {problem}', flush=True)
+        elif problem:
+            counts['failed'] += 1; failed.append(current[0]); print(f'FAILED ({took:.0f} s): {problem}', flush=True)
         else: counts['passed'] += 1; print(f'ok ({took:.0f} s)', flush=True)
 
     for name, check in BEFORE: start(name); record(*timed(check))

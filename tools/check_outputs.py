@@ -248,8 +248,8 @@ def main(argv=None):
         failed += bool(problems)
     if args.refresh:
         for p in paths: subprocess.run([str(Path(sys.executable).parent/'nbdev_clean'), '--fname', str(p)], check=True)
-    print(f'check_outputs: {len(paths) - failed} of {len(paths)} notebooks ' +
-          ('refreshed' if args.refresh else 'ran and match their saved outputs') + ('' if not failed else f'; {failed} FAILED'))
+    done = 'refreshed' if args.refresh else 'ran and match their saved outputs'
+    print(f'check_outputs: {len(paths) - failed} of {len(paths)} notebooks {done}' + (f'; {failed} FAILED' if failed else ''))
     sys.exit(1 if failed else 0)
 
 
