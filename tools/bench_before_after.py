@@ -1,18 +1,22 @@
-"""Time a training step of the benchmark's MLP with today's Blocks and with the Blocks of an earlier commit, side by side.
+"""Time a training step of the benchmark's MLP with today's Blocks, with the Blocks of an earlier commit, as flat code
+and under autograd, side by side in one process.
 
-Both run in one process, interleaved repetition by repetition (`backprop.benchmark.time_steps`), with autograd as the
-reference, so that the ratios compare like with like on a shared, noisy machine. The earlier Blocks are read from git.
+The variants take turns within each repetition, and each is timed in CPU time (`time.process_time`), the best of the
+repetitions: on a shared machine, CPU time is far less disturbed by other processes than wall time. The earlier Blocks
+are read from git, so this runs in a clone of the repository.
 
-  python tools/bench_before_after.py [--commit 21a7917] [--sizes tiny small] [--repeats 15]
+  python tools/bench_before_after.py [--commit 21a7917] [--sizes tiny small] [--repeats 7]
 """
-import argparse, subprocess, sys, types
+import argparse, subprocess, time, types
 from pathlib import Path
 
+import nbformat
 import torch
 
-from backprop.benchmark import autograd_step, blocks_step, make_models, quartiles, ratios, time_steps
+from backprop.benchmark import autograd_step, blocks_step, make_models
 
 ROOT = Path(__file__).resolve().parent.parent
+STEPS = {'tiny': 300, 'small': 40, 'medium': 3, 'large': 1}   # steps per timed sample
 
 
 def old_blocks(commit):
@@ -32,7 +36,7 @@ def old_model(mod, model):
 
 
 def old_step(mod, model, x, y, input_grad, lr=1e-3):
-    "`blocks_step` with the earlier Blocks."
+    "`blocks_step` with the earlier Blocks: the homework's calls, then a fused SGD update."
     loss_fn = mod.CrossEntropyLoss()
     params, grads = (list(t) for t in zip(*model.params()))
     def step():
@@ -42,28 +46,37 @@ def old_step(mod, model, x, y, input_grad, lr=1e-3):
     return step
 
 
+def flat_step():
+    "The benchmark page's `flat_step`: the same tensor operations without Blocks or checks."
+    nb = nbformat.read(ROOT/'nbs/08_benchmark.ipynb', as_version=4)
+    g = {'torch': torch}
+    exec(next(c.source for c in nb.cells if c.source.startswith('def flat_step')), g)
+    return g['flat_step']
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument('--commit', default='21a7917')
+    ap.add_argument('--commit', default='21a7917', help='the commit whose Blocks are "before"')
     ap.add_argument('--sizes', nargs='+', default=['tiny', 'small'])
-    ap.add_argument('--repeats', type=int, default=15)
+    ap.add_argument('--repeats', type=int, default=7)
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
-    mod = old_blocks(args.commit)
-    print(f'ratios to autograd, median (IQR), {args.repeats} interleaved repetitions, 1 thread, torch {torch.__version__}')
+    mod, flat = old_blocks(args.commit), flat_step()
+    print(f'CPU time per step in µs, best of {args.repeats}, 1 thread, torch {torch.__version__}; ratio to autograd')
     for size in args.sizes:
         model, net, x, y = make_models(size)
-        before = old_model(mod, model)
         steps = {'autograd': autograd_step(net, x, y)}
-        for ig in (True, False):
-            tag = '' if ig else ', input_grad=False'
-            steps[f'Blocks before{tag}'] = old_step(mod, before, x, y, ig)
-            steps[f'Blocks now{tag}'] = blocks_step(make_models(size)[0], x, y, input_grad=ig)
-        rs = ratios(time_steps(steps, repeats=args.repeats))
-        for name, r in rs.items():
-            if name == 'autograd': continue
-            m, q1, q3 = quartiles(r)
-            print(f'  {size:6s} {name:34s} {m:.2f} ({q1:.2f}-{q3:.2f})')
+        for ig, tag in ((True, ''), (False, ', input_grad=False')):
+            steps['Blocks before' + tag] = old_step(mod, old_model(mod, model), x, y, ig)
+            steps['Blocks now' + tag] = blocks_step(make_models(size)[0], x, y, input_grad=ig)
+            steps['flat code' + tag] = flat(make_models(size)[0], x, y, input_grad=ig)
+        best = dict.fromkeys(steps, float('inf'))
+        for _ in range(args.repeats):
+            for name, step in steps.items():
+                t = time.process_time()
+                for _ in range(STEPS[size]): step()
+                best[name] = min(best[name], (time.process_time() - t) / STEPS[size])
+        for name, t in best.items(): print(f'  {size:6s} {name:34s} {t * 1e6:9.1f}  {t / best["autograd"]:.2f}')
 
 
 if __name__ == '__main__': main()
