@@ -223,8 +223,10 @@ def check_all(paths, run_slow: bool = False, refresh: bool = False, workers: int
     "Yield `check_one`'s result for each of `paths`, in order, running `workers` notebooks at a time."
     os.chdir(ROOT)
     with ProcessPoolExecutor(workers) as pool:
-        futures = [pool.submit(check_one, p, run_slow, refresh) for p in paths]
-        for f in futures: yield f.result()
+        futures = [(p, pool.submit(check_one, p, run_slow, refresh)) for p in paths]
+        for p, f in futures:
+            try: yield f.result()
+            except Exception as e: yield p.name, 0.0, [f'the check itself failed: {type(e).__name__}: {e}']
 
 
 def report(name: str, took: float, problems, refresh: bool = False) -> str:
