@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT/'tools'))
 FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
          '--disable-component-update', '--disable-sync']
-GRADIENT_PAGES = ('blocks.html', 'grad_compare.html', 'gradcheck.html')  # pages that must show a gradient comparison
+GRADIENT_PAGES = ('linear.html', 'grad_compare.html', 'gradcheck.html')  # pages that must show a gradient comparison
 SCREENSHOT = ('blocks.html', 'screenshots/blocks.png')
 LOCAL = ('127.0.0.1', 'localhost')
 PLANTED = '_planted_problems.html'  # served from memory, never written to the site
