@@ -20,7 +20,7 @@ from .blocks import Block, no_cache
 # %% auto #0
 __all__ = ['FD_RTOL', 'AUTOGRAD_RTOL', 'AG_FLOOR_FACTOR', 'AG_FLOOR_CAP', 'AG_TRUSTED', 'SAME_FUNCTION_RTOL', 'param_names',
            'TensorCheck', 'GradCheck', 'rng_devices', 'hand_gradients', 'autograd_gradients', 'HandPasses',
-           'hand_passes', 'pass_problems', 'check_block']
+           'hand_passes', 'pass_problems', 'factor_fit', 'tensor_hint', 'gradient_hints', 'check_block']
 
 # %% ../nbs/04_gradcheck.ipynb #c0009
 def _child_names(block):
@@ -137,7 +137,7 @@ def _ag_floors(block, x, kw, seed, dout, ag):
 class TensorCheck:
     "How far the hand-written gradient of one tensor is from the two references."
     name:str                         # `input`, or a name from `param_names`
-    shape:tuple
+    shape:tuple                      # the tensor's shape
     fd_coords:int                    # elements compared with finite differences ...
     fd_numel:int                     # ... out of this many
     fd_max_abs:float                 # largest absolute error against finite differences (float64)
@@ -169,10 +169,11 @@ class GradCheck:
     "What `check_block` found: one `TensorCheck` per tensor, the input first."
     block:str                        # the checked Block, in one line
     dtype:str                        # the dtype of the autograd comparison (the input's)
-    seed:int
+    seed:int                         # the seed replayed before every forward pass, and for `dout`
     h:float                          # finite-difference step
-    rows:list = field(default_factory=list)
+    rows:list = field(default_factory=list)      # one `TensorCheck` per tensor, the input first
     problems:list = field(default_factory=list)  # what the backward passes got wrong besides the numbers, in words
+    hints:list = field(default_factory=list)     # the likely mistakes, in words (see `gradient_hints`); none when it passed
 
     @property
     def passed(self): return not self.problems and all(r.passed for r in self.rows)
@@ -191,7 +192,8 @@ def __str__(self:GradCheck):
     rows = [_COLUMNS] + [_cells(r) for r in self.rows]
     widths = [max(len(row[j]) for row in rows) for j in range(len(_COLUMNS))]
     lines = ['  '.join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
-    return '\n'.join([self.title()] + lines + [f'problem: {p}' for p in self.problems])
+    return '\n'.join([self.title()] + lines + [f'problem: {p}' for p in self.problems]
+                     + [f'hint: {h}' for h in self.hints])
 
 @patch
 def __repr__(self:GradCheck): return str(self)
@@ -201,7 +203,7 @@ def _repr_html_(self:GradCheck):
     e = html.escape
     head = ''.join(f'<th>{e(c)}</th>' for c in _COLUMNS)
     body = ''.join('<tr>' + ''.join(f'<td>{e(c)}</td>' for c in _cells(r)) + '</tr>' for r in self.rows)
-    probs = ''.join(f'<li>{e(p)}</li>' for p in self.problems)
+    probs = ''.join(f'<li>{e(p)}</li>' for p in self.problems) + ''.join(f'<li>hint: {e(h)}</li>' for h in self.hints)
     return (f'<p style="margin:0"><code>{e(self.title())}</code></p>'
             f'<table style="font-size:85%"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
             + (f'<ul style="margin:0">{probs}</ul>' if probs else ''))
@@ -290,6 +292,104 @@ def pass_problems(p:HandPasses, x, names, tols):
             out.append(f'{name}: input_grad=False ' + ('skipped the parameter gradients' if skipped else 'gave other parameter gradients'))
     return out
 
+# %% ../nbs/04_gradcheck.ipynb #h0009
+def _grad_name(name):
+    "The gradient's name for a row's tensor: `dx` for the input, `[2].db` for `[2].b`."
+    if name == 'input': return 'dx'
+    head, sep, last = name.rpartition('.') if not name.endswith(']') else ('', '', name)
+    return f'{head}{sep}d{last}'
+
+def _factor_words(c, n):
+    "What a constant factor `c` probably means, for a batch of `n` samples (exact factors only: the fit is to rounding)."
+    near = lambda a, b: abs(a - b) <= 1e-6 * max(abs(a), abs(b))
+    if near(c, -1): return 'flipped'
+    if n > 1 and near(c, 1 / n): return f'off by a constant factor of {c:.4g} (1/N for N={n}?)'
+    if n > 1 and near(c, n): return f'off by a constant factor of {c:.4g} (a missing 1/N for N={n}?)'
+    if near(c, 2) or near(c, 0.5): return f'off by a constant factor of {c:.4g} (counted twice, or halved?)'
+    return f'off by a constant factor of {c:.6g}'
+
+def factor_fit(g:Tensor, r:Tensor):
+    "`(c, residual)`: the least-squares `c` with `g ≈ c * r`, and `||g - c r|| / ||r||`."
+    g, r = g.detach().double().cpu().reshape(-1), r.detach().double().cpu().reshape(-1)
+    rr = r.dot(r).item()
+    if rr == 0: return math.nan, math.inf
+    c = g.dot(r).item() / rr
+    return c, (g - c * r).norm().item() / math.sqrt(rr)
+
+# %% ../nbs/04_gradcheck.ipynb #h0010
+def tensor_hint(name:str, g, r:Tensor, tol:float, n:int, is_param:bool):
+    "A sentence naming the likely mistake in the gradient `g` of tensor `name` against the reference `r`, or `None`."
+    d = _grad_name(name)
+    if g is None or r is None: return None
+    if g.numel() == 0 or r.numel() == 0: return None
+    rel = lambda a: _errors(a, r)[1]
+    if g.dim() == 2 and tuple(g.shape) == tuple(r.shape[::-1]) and rel(g.T) <= tol:
+        return f'{d} looks like the transpose of the right gradient'
+    if tuple(g.shape) != tuple(r.shape):
+        if g.numel() == r.numel() and rel(g.reshape(r.shape)) <= tol:
+            return f'{d} has shape {tuple(g.shape)} but the right numbers: reshape it to {tuple(r.shape)}'
+        return None
+    if g.abs().max().item() == 0: return f'{d} is zero: the gradient is never added (or added elsewhere)'
+    c, res = factor_fit(g, r)
+    if res <= tol:
+        words = _factor_words(c, n)
+        if words == 'flipped': return f'the sign of {d} is flipped'
+        if is_param and words.startswith('off by a constant factor') and '(1/N' in words:
+            return f'{d} equals the mean over the batch, not the sum (a factor of 1/N for N={n})'
+        return f'{d} is {words}'
+    err = g.detach().double() - r.detach().double()
+    if not is_param and g.dim() >= 2 and g.shape[0] > 1 and (err - err.mean(0)).norm() <= tol * r.double().norm():
+        return f'the error of {d} is the same for every sample: a term that does not depend on the sample is missing or extra'
+    return None
+
+# %% ../nbs/04_gradcheck.ipynb #h0012
+_PROBLEM_HINTS = (  # (what a problem says, the hint it gives)
+    ('changed dout in place', 'backward changed dout in place: compute into new tensors, as the caller still holds dout'),
+    ('assigned, not accumulated', 'gradients are assigned, not accumulated: a second backward did not add (use +=)'),
+    ('skipped the parameter gradients', 'input_grad=False skipped the parameter gradients: add them before returning None'),
+    ('gave other parameter gradients', 'input_grad=False gave other parameter gradients than input_grad=True'),
+    ('returned a tensor, not None', 'backward(dout, input_grad=False) must return None'),
+    ('dx is torch.', 'dx has another dtype than the input: a tensor or constant of another dtype promoted it'),
+)
+
+def _reused(block):
+    "The Blocks inside `block` that appear more than once in its tree of children."
+    counts, todo = {}, list(block.children())
+    while todo:
+        b = todo.pop(0)
+        counts[id(b)] = counts.get(id(b), (b, 0))[0], counts.get(id(b), (b, 0))[1] + 1
+        if counts[id(b)][1] == 1: todo.extend(b.children())
+    return [b for b, k in counts.values() if k > 1]
+
+# %% ../nbs/04_gradcheck.ipynb #h0013
+def _affine_in_input(g, r, x, tol):
+    "Whether `g - r` is, in each column of a 2-d input `x`, `a + b * x` (to `tol` of `||r||`): a term through batch statistics."
+    if g is None or g.dim() != 2 or tuple(g.shape) != tuple(x.shape) or x.shape[0] < 4: return False
+    err, xd = (g.detach().double() - r.detach().double()).cpu(), x.detach().double().cpu()
+    basis = torch.stack([torch.ones_like(xd), xd - xd.mean(0)], dim=-1).transpose(0, 1)   # (C, N, 2)
+    fit = torch.linalg.lstsq(basis, err.T.unsqueeze(-1)).solution                           # (C, 2, 1)
+    return (basis @ fit).squeeze(-1).T.sub(err).norm().item() <= tol * r.double().norm().item()
+
+def gradient_hints(block:Block, x:Tensor, rows:list, ours:list, refs:list, problems:list):
+    "Short sentences naming the likely mistakes of a failed check, from each failing tensor's error and the problems."
+    out = []
+    for p in problems:
+        out += [h for key, h in _PROBLEM_HINTS if key in p and h not in out]
+    n = x.shape[0] if x.dim() else 1
+    for i, (row, g, r) in enumerate(zip(rows, ours, refs)):
+        if row.ag_ok: continue
+        r = torch.zeros(row.shape, dtype=x.dtype) if r is None else r
+        h = tensor_hint(row.name, g, r, row.ag_tol, n, i > 0)
+        if h is None and i == 0 and _affine_in_input(g, r, x, row.ag_tol):
+            h = ('the error of dx is, feature by feature, an affine function of the input: a term through a batch '
+                 'statistic (the mean or the variance) is missing or extra')
+        if h and h not in out: out.append(h)
+    reused = _reused(block)
+    if reused and not out and any(not r.passed for r in rows):
+        out.append(f'{_one_line(reused[0])} is used several times and the gradients are wrong: does it keep one cache '
+                   'for all its calls (an attribute) instead of one per call (self._save)?')
+    return out
+
 # %% ../nbs/04_gradcheck.ipynb #c0038
 def _fd_rows(block, x, kw, seed, dout, h, max_fd_elements):
     "For each tensor: compared elements, their count, float64 hand-written gradient there, finite differences there, noise floor."
@@ -340,5 +440,6 @@ def check_block(block:Block,              # the Block to check (it is not change
         fd_tol = fd_rtol + floor / max(fd.norm().item(), 1e-300)
         res.rows.append(TensorCheck(name, tuple(shape), k, n, fa, fr, fd_tol, aa, ar, ag_tol + agf))
     res.problems = pass_problems(p, x, names[1:], [r.ag_tol for r in res.rows[1:]])
+    if not res.passed: res.hints = gradient_hints(block, x, res.rows, [p.dx] + p.grads, [tdx] + tgrads, res.problems)
     if assert_ok and not res.passed: raise AssertionError(f'gradient check failed\n{res}')
     return res
