@@ -22,7 +22,7 @@ from .validation import finite_number, positive_int, probability, tensor
 __all__ = ['Block', 'BackwardError', 'keep_calls', 'no_cache', 'Linear', 'Activation', 'LeakyReLU', 'ReLU', 'Sigmoid', 'TanH',
            'Dropout', 'CrossEntropyLoss', 'Sequential']
 
-# %% ../nbs/00_blocks.ipynb #c0009
+# %% ../nbs/00_blocks.ipynb #c0010
 class _Call:
     "One forward call of a Block: its cache, the versions of its tensors, and the records it keeps alive."
     __slots__ = ('cache', 'watched', 'versions', 'pass_id', 'thread', 'keep', 'tracked', '__weakref__')
@@ -38,7 +38,7 @@ _pass_ids = itertools.count(1)       # one number per top-level call
 _backward_lock = threading.RLock()   # one backward pass at a time adds to the gradients
 _CONSUMED = ('consumed',)            # the cache of a record that has been backpropagated
 
-# %% ../nbs/00_blocks.ipynb #c0010
+# %% ../nbs/00_blocks.ipynb #c0011
 class Block(abc.ABC):
     "A computation with a forward pass and a backward pass derived by hand."
     param_names = ()   # (parameter, gradient) attribute names, such as `(('w', 'dw'), ('b', 'db'))`
@@ -59,7 +59,7 @@ class Block(abc.ABC):
 
     def __repr__(self): return type(self).__name__
 
-# %% ../nbs/00_blocks.ipynb #c0014
+# %% ../nbs/00_blocks.ipynb #c0015
 def _handed_out(out, rec):
     "A new tensor object over `out`'s memory that holds `rec` (so the record never holds what holds it)."
     if isinstance(out, (tuple, list)): return type(out)(_handed_out(o, rec) for o in out)
@@ -68,7 +68,7 @@ def _handed_out(out, rec):
     alias._bp_call = rec
     return alias
 
-# %% ../nbs/00_blocks.ipynb #c0015
+# %% ../nbs/00_blocks.ipynb #c0016
 @patch
 def __call__(self:Block, *args, **kwargs):
     st = _state
@@ -98,7 +98,7 @@ def __call__(self:Block, *args, **kwargs):
     alias._bp_call = rec
     return alias
 
-# %% ../nbs/00_blocks.ipynb #c0017
+# %% ../nbs/00_blocks.ipynb #c0018
 class BackwardError(RuntimeError):
     "A backward call has no forward call left to consume, or the one it would consume no longer describes its tensors."
 
@@ -111,7 +111,7 @@ def _save(self:Block, *cache):
     for p, _ in self.param_names: watched.append(getattr(self, p))
     rec.cache, rec.watched, rec.versions = cache, watched, [t._version for t in watched]
 
-# %% ../nbs/00_blocks.ipynb #c0019
+# %% ../nbs/00_blocks.ipynb #c0020
 @patch
 def _find(self:Block, pass_id=None):
     "The latest live record of this thread (or of the top-level call `pass_id`) and its weak reference, or `None`."
@@ -131,7 +131,7 @@ def _consume(self:Block, ref):
     if self._kept and rec in self._kept: self._kept.remove(rec)
     if len(self._calls) > 32: self._calls = [r for r in self._calls if r() is not None]
 
-# %% ../nbs/00_blocks.ipynb #c0020
+# %% ../nbs/00_blocks.ipynb #c0021
 def _name(block):
     "The Block's repr if it fits on one line, else its class name (a Sequential's repr lists its Blocks)."
     r = repr(block)
@@ -180,7 +180,7 @@ def _wrap_backward(backward):
             if top: _backward_lock.release()
     return wrapper
 
-# %% ../nbs/00_blocks.ipynb #c0021
+# %% ../nbs/00_blocks.ipynb #c0022
 @patch(cls_method=True)
 def __init_subclass__(cls:Block, **kwargs):
     super(Block, cls).__init_subclass__(**kwargs)
@@ -201,7 +201,7 @@ def _release(self:Block):
     "Consume the record of the call being backpropagated (call it once `dout` is checked)."
     self._consume(self._bwd)
 
-# %% ../nbs/00_blocks.ipynb #c0022
+# %% ../nbs/00_blocks.ipynb #c0023
 @patch
 def _changed(self:Block, rec, now):
     "The error for a tensor changed in place between a forward call and its backward call."
@@ -211,7 +211,7 @@ def _changed(self:Block, rec, now):
                          f'then, {now[k]} now), so its cache no longer describes it. Backpropagate before changing it '
                          '(an optimizer step goes after backward), as autograd requires.')
 
-# %% ../nbs/00_blocks.ipynb #c0024
+# %% ../nbs/00_blocks.ipynb #c0025
 class keep_calls:
     "Within `with keep_calls():`, every top-level call is kept until it is backpropagated (or `clear_caches()`)."
     def __enter__(self): self._outer, _state.keeping = _state.keeping, True
@@ -222,7 +222,7 @@ class no_cache:
     def __enter__(self): self._outer, _state.caching = _state.caching, False
     def __exit__(self, *exc): _state.caching = self._outer
 
-# %% ../nbs/00_blocks.ipynb #c0026
+# %% ../nbs/00_blocks.ipynb #c0027
 @patch
 def children(self:Block):
     "The Blocks directly inside this one."
@@ -244,7 +244,7 @@ def params(self:Block):
     "`(parameter, gradient)` pairs of this Block and every Block inside it, each parameter once."
     return [(getattr(b, p), getattr(b, g)) for b in self.walk() for p, g in b.param_names]
 
-# %% ../nbs/00_blocks.ipynb #c0027
+# %% ../nbs/00_blocks.ipynb #c0028
 @patch
 def pending(self:Block):
     "How many forward calls of this Block can still be backpropagated."
@@ -269,7 +269,7 @@ def __setstate__(self:Block, state):
     self.__dict__.update(state)
     self._calls, self._last, self._kept, self._bwd = [], None, [], None
 
-# %% ../nbs/00_blocks.ipynb #c0028
+# %% ../nbs/00_blocks.ipynb #c0029
 @patch
 def zero_grad(self:Block):
     "Set every parameter gradient to zero: gradients accumulate across backward calls until then."
@@ -287,7 +287,7 @@ def eval(self:Block):
     "Same as `train(False)`."
     return self.train(False)
 
-# %% ../nbs/00_blocks.ipynb #c0029
+# %% ../nbs/00_blocks.ipynb #c0030
 @patch
 def to(self:Block, *args, device=None, dtype=None):
     "Move parameters and gradients in place, as `torch.nn.Module.to` does: `to(torch.float64)`, `to('cuda')`, `to(device, dtype)`."
@@ -310,7 +310,7 @@ def register_backward_hook(self:Block, hook):
     self._hooks = (*self._hooks, hook)
     return hook
 
-# %% ../nbs/00_blocks.ipynb #c0033
+# %% ../nbs/00_blocks.ipynb #c0034
 @patch
 def _check_tensor(self:Block, x, name='input'):
     if not (isinstance(x, Tensor) and x.is_floating_point()): tensor(repr(self), name, x, floating=True)  # raises
@@ -325,7 +325,7 @@ def _check_dout(self:Block, dout, shape, like):
     if dout.dtype != like.dtype or dout.device != like.device:
         raise TypeError(f'{self!r}.backward: dout is {dout.dtype} on {dout.device}, but the output was {like.dtype} on {like.device}')
 
-# %% ../nbs/00_blocks.ipynb #c0036
+# %% ../nbs/00_blocks.ipynb #c0037
 _ELSEWHERE = {                      # Blocks with a page of their own, and the module that defines each
     'Linear': 'linear',
     'Activation': 'activations', 'LeakyReLU': 'activations', 'ReLU': 'activations', 'Sigmoid': 'activations',

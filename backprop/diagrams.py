@@ -12,7 +12,7 @@ from . import validation
 from .blocks import Block, Sequential
 
 # %% auto #0
-__all__ = ['FORWARD', 'BACKWARD', 'draw_block', 'model_blocks', 'draw_model']
+__all__ = ['FORWARD', 'BACKWARD', 'draw_block', 'model_blocks', 'draw_model', 'draw_call_records']
 
 # %% ../nbs/09_diagrams.ipynb #c0005
 FORWARD, BACKWARD = '#1f77b4', '#e66101'  # blue and orange: distinct for colour-blind readers too
@@ -60,7 +60,7 @@ def draw_block(label:str=r'$f(x;\,\theta)$', # text in the box
         _arrow(ax, (cx, cy - h/2), (cx, 0.3), BACKWARD, r'$\partial L/\partial\theta$', (cx + 0.12, 0.55), ha='left')
     return fig
 
-# %% ../nbs/09_diagrams.ipynb #c0016
+# %% ../nbs/09_diagrams.ipynb #c0017
 def _blocks(where, model):
     "The Blocks of `model` in the order its forward pass calls them, or a TypeError that names `where`."
     if isinstance(model, Sequential): return [b for child in model.blocks for b in _blocks(where, child)]
@@ -73,12 +73,12 @@ def model_blocks(model) -> list:
     "The Blocks of `model` in the order its forward pass calls them: `Sequential`s and `MLP`s are opened up."
     return _blocks('model_blocks', model)
 
-# %% ../nbs/09_diagrams.ipynb #c0019
+# %% ../nbs/09_diagrams.ipynb #c0020
 def _label(block):
     "The first line of the Block's `repr`, and the names of the gradients it adds to (such as `'dw, db'`)."
     return repr(block).splitlines()[0], ', '.join(g for _, g in block.param_names)
 
-# %% ../nbs/09_diagrams.ipynb #c0020
+# %% ../nbs/09_diagrams.ipynb #c0021
 def _draw_down(labels, grads):
     "The chain drawn from top to bottom: forward arrows on the left, backward arrows on the right."
     w, h, gap = max(1.6, 0.1 * max(map(len, labels)) + 0.5), 0.5, 0.45
@@ -98,7 +98,7 @@ def _draw_down(labels, grads):
                (bx + 0.1, (y0+y1)/2), ha='left')
     return fig
 
-# %% ../nbs/09_diagrams.ipynb #c0021
+# %% ../nbs/09_diagrams.ipynb #c0022
 def _draw_right(labels, grads):
     "The chain drawn from left to right: forward arrows above, backward arrows below."
     ws = [max(1.0, 0.1 * len(l) + 0.4) for l in labels]
@@ -120,7 +120,7 @@ def _draw_right(labels, grads):
                ((x0+x1)/2, cy - 0.3), va='top')
     return fig
 
-# %% ../nbs/09_diagrams.ipynb #c0022
+# %% ../nbs/09_diagrams.ipynb #c0023
 def draw_model(model,                 # a Block, a Sequential, an MLP, or a list of Blocks
                direction:str='down',  # 'down' (top to bottom) or 'right' (left to right)
               ):
@@ -131,3 +131,30 @@ def draw_model(model,                 # a Block, a Sequential, an MLP, or a list
     if not blocks: raise ValueError(f'draw_model: there are no Blocks to draw in this {type(model).__name__}')
     labels, grads = zip(*map(_label, blocks))
     return (_draw_down if direction == 'down' else _draw_right)(labels, grads)
+
+# %% ../nbs/09_diagrams.ipynb #c0033
+def draw_call_records():
+    "A figure of the call records of `loss(model(x), y)`: who keeps whom alive."
+    fig, ax = _canvas(8.6, 3.9)
+    hold = dict(arrowstyle='-|>', color=FORWARD, lw=1.5, mutation_scale=13, shrinkA=2, shrinkB=2)
+    weak = dict(hold, color='#888888', ls='--', lw=1.1)
+    def link(a, b, style): ax.annotate('', xy=b, xytext=a, arrowprops=style)
+    _box(ax, (1.0, 3.3), 1.5, 0.5, 'loss')
+    _box(ax, (1.0, 1.9), 1.5, 0.5, 'scores')
+    ax.text(1.0, 3.75, 'tensors the caller holds', fontsize=_FONT - 1, ha='center')
+    _box(ax, (4.0, 3.3), 2.6, 0.5, 'record: loss(scores, y)')
+    _box(ax, (4.0, 1.9), 2.6, 0.5, 'record: model(x)')
+    for i, name in enumerate(['Linear', 'ReLU', 'Linear']):
+        _box(ax, (2.9 + 1.1 * i, 0.7), 1.0, 0.45, name)
+        link((4.0, 1.65), (2.9 + 1.1 * i, 0.93), hold)
+    ax.text(2.9 - 0.7, 0.7, 'calls inside it:', fontsize=_FONT - 1, ha='right', va='center')
+    link((1.75, 3.3), (2.7, 3.3), hold)
+    link((1.75, 1.9), (2.7, 1.9), hold)
+    link((4.0, 3.05), (4.0, 2.15), hold)
+    ax.text(4.1, 2.6, 'its input came from', fontsize=_FONT - 1, ha='left', va='center')
+    _box(ax, (7.6, 3.3), 1.5, 0.5, 'loss Block')
+    _box(ax, (7.6, 1.9), 1.5, 0.5, 'model Block')
+    link((6.85, 3.3), (5.3, 3.3), weak)
+    link((6.85, 1.9), (5.3, 1.9), weak)
+    ax.text(7.6, 3.75, 'Blocks list their calls', fontsize=_FONT - 1, ha='center')
+    return fig
