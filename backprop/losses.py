@@ -13,7 +13,7 @@ from .blocks import Block
 from .validation import finite_number
 
 # %% auto #0
-__all__ = ['CrossEntropyLoss']
+__all__ = ['CrossEntropyLoss', 'MSELoss']
 
 # %% ../nbs/00c_losses.ipynb #c0006
 class CrossEntropyLoss(Block):
@@ -62,3 +62,35 @@ def _check_scalar_dout(self:CrossEntropyLoss, dout, like):
         return dout.reshape(()).to(like.device)
     finite_number(f'{self!r}.backward', 'dout', dout)
     return dout
+
+# %% ../nbs/00c_losses.ipynb #447e0800
+class MSELoss(Block):
+    "Mean over all elements of `(x - y) ** 2`, for predictions `x` and targets `y` of one shape and dtype."
+    def forward(self, x, y, **kwargs):
+        self._check_pair(x, y)
+        diff = x - y                                          # D = X - Y, all backward needs
+        loss = diff.square().mean()                           # (1/M) sum of D^2
+        self._save(diff)
+        return loss
+
+    def backward(self, dout=1.0, input_grad=True):
+        diff, = self._saved()
+        dout = self._check_scalar_dout(dout, diff)
+        self._release()
+        if not input_grad: return None
+        scale = 2 * dout / diff.numel()                       # dL/dX = (2g/M) D
+        return diff * scale if diff.requires_grad else diff.mul_(scale)  # in place: D is the Block's own
+
+# %% ../nbs/00c_losses.ipynb #8fc015cc
+@patch
+def _check_pair(self:MSELoss, x, y):
+    self._check_tensor(x, 'predictions')
+    self._check_tensor(y, 'targets')
+    if x.shape != y.shape:
+        raise ValueError(f'{self!r}: predictions of shape {tuple(x.shape)} need targets of the same shape, '
+                         f'got shape {tuple(y.shape)} (no broadcasting)')
+    if x.dtype != y.dtype or x.device != y.device:
+        raise TypeError(f'{self!r}: predictions are {x.dtype} on {x.device} but targets {y.dtype} on {y.device}')
+    if x.numel() == 0: raise ValueError(f'{self!r}: the input is empty (shape {tuple(x.shape)}), so it has no mean')
+
+MSELoss._check_scalar_dout = CrossEntropyLoss._check_scalar_dout  # a number, or a one-element real tensor
