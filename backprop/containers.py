@@ -8,7 +8,7 @@ from __future__ import annotations
 from .blocks import Block
 
 # %% auto #0
-__all__ = ['Sequential']
+__all__ = ['Sequential', 'Residual']
 
 # %% ../nbs/00d_containers.ipynb #c0006
 class _BlockList(list):
@@ -55,3 +55,48 @@ class Sequential(Block):
 
     def __repr__(self):
         return 'Sequential\n' + ''.join(f'\t[{i}] {b}\n' for i, b in enumerate(self.blocks))
+
+# %% ../nbs/00d_containers.ipynb #be20cb8e
+import torch
+from fastcore.basics import patch
+
+from .blocks import _name
+
+# %% ../nbs/00d_containers.ipynb #c2362817
+class Residual(Block):
+    "`x + body(x)`, with `body = Sequential(*blocks)`: a skip connection around Blocks that keep the input's shape."
+    def __init__(self, *blocks:Block):  # the body, applied in order; its output must have the input's shape
+        super().__init__()
+        if not blocks: raise ValueError('Residual: needs at least one Block (with an empty body it would compute x + x)')
+        self.body = Sequential(*_BlockList('Residual', blocks))
+
+    def children(self): return [self.body]
+
+    def forward(self, x, **kwargs):
+        self._check_tensor(x)
+        z = self.body(x, **kwargs)                     # the body's path
+        self._check_body(x, z)
+        self._save(x)                                  # for the shape, dtype and device of dout
+        return x + z                                   # plus the skip path
+
+    def backward(self, dout, input_grad=True):
+        x, = self._saved()
+        self._check_dout(dout, x.shape, x)
+        self._release()
+        dbody = self.body.backward(dout, input_grad=input_grad)  # J_f^T dout; the body adds its parameter gradients
+        if not input_grad: return None
+        return dout + dbody                            # skip + body: a new tensor, so dout stays the caller's
+
+# %% ../nbs/00d_containers.ipynb #d5d85e7d
+@patch
+def _check_body(self:Residual, x, z):
+    if not isinstance(z, torch.Tensor) or z.shape != x.shape or z.dtype != x.dtype or z.device != x.device:
+        got = f'shape {tuple(z.shape)} ({z.dtype} on {z.device})' if isinstance(z, torch.Tensor) else type(z).__name__
+        raise ValueError(f'{_name(self)}: the body maps an input of shape {tuple(x.shape)} ({x.dtype} on {x.device}) '
+                         f'to {got}; a residual connection adds the two, so they must match')
+
+@patch
+def __repr__(self:Residual):
+    parts = [repr(b).rstrip('\n') for b in self.body]
+    if not any('\n' in p for p in parts): return f'Residual({", ".join(parts)})'
+    return 'Residual\n' + ''.join(f'\t[{i}] ' + p.replace('\n', '\n\t') + '\n' for i, p in enumerate(parts))
