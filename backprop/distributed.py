@@ -341,6 +341,7 @@ class DistributedTrainer(BlocksTrainer):
         broadcast_parameters(model, bucket_bytes=bucket_bytes, group=group)
         self.reducer = OverlappedReducer(model, bucket_bytes, group) if overlap else None
         self._epoch, self._sums = 0, None
+        self.late_buckets = 0   # buckets that started only after backward, over all steps (see `OverlappedReducer.finish`)
 
     def train_batch(self, batch) -> BatchResult:
         x, y = batch
@@ -350,7 +351,7 @@ class DistributedTrainer(BlocksTrainer):
         scores = self.model(x)
         loss = self.loss_fn(scores, y)
         self.model.backward(self.loss_fn.backward(), input_grad=False)
-        if self.reducer is not None: self.reducer.finish()
+        if self.reducer is not None: self.late_buckets += self.reducer.finish()
         else: average_gradients(self.model, share, self.bucket_bytes, self.group)
         self.optimizer.step()
         return self._count(BatchResult(loss.item(), (scores.argmax(1) == y).sum().item()), len(y))
@@ -411,7 +412,7 @@ def _load_checkpoint(self:DistributedTrainer, path, dl_train):
     self._epoch = loaded[0]   # the epoch the sampler is at
     return loaded
 
-# %% ../nbs/11_distributed.ipynb #c0061
+# %% ../nbs/11_distributed.ipynb #c0063
 def _parser():
     p = argparse.ArgumentParser(prog='torchrun --standalone --nproc_per_node=N -m backprop.distributed',
                                 description='Train a Block MLP on the digits across the processes that torchrun starts.')
@@ -429,7 +430,7 @@ def _parser():
     p.add_argument('--progress', action='store_true', help='show progress bars (rank 0)')
     return p
 
-# %% ../nbs/11_distributed.ipynb #c0062
+# %% ../nbs/11_distributed.ipynb #c0064
 def _join_group(device):
     "Join the process group that torchrun's variables describe (once), with the backend for `device`."
     if dist.is_initialized(): return
@@ -458,7 +459,7 @@ def main(argv=None):   # arguments (default: the command line)
     "`train_digits` from the command line: the `FitResult`."
     return train_digits(argv)[1]
 
-# %% ../nbs/11_distributed.ipynb #c0063
+# %% ../nbs/11_distributed.ipynb #c0065
 if __name__ == '__main__' and '__file__' in globals():   # as a script (a notebook defines no __file__)
     try: main()
     finally:
