@@ -1,0 +1,89 @@
+"""Check the exercise notebooks both ways: with the solutions put back they run clean; with a planted mistake they fail,
+and the output names the mistake's hint.
+
+The exercises are written by tools/exercises.py into a temporary folder and executed there with nbclient (a fresh
+kernel each, as Jupyter runs them), skipping the cells flagged `#| slow` as nbdev_test does. With `allow_errors`, a
+notebook runs to the end, so that the check sees every cell's error, and the hint of the first `check_block` that fails.
+
+Usage: `python tools/check_exercises.py` (`make exercises`); exits 1 when a check fails.
+"""
+import argparse, ast, copy, os, subprocess, sys, tempfile, time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import exercises
+
+# (notebook, function, the correct line, the planted mistake, a piece of the hint that must appear)
+PLANTED = [
+    ('00a_linear', 'Linear.backward', 'self.db += dout.sum(0)', 'self.db += dout.mean(0)',
+     'db equals the mean over the batch, not the sum'),
+    ('00c_losses', 'CrossEntropyLoss.backward', 'return dx.mul_(dout / n)', 'return dx.mul_(dout)',
+     'a missing 1/N'),
+]
+SOLVED = ['00a_linear', '00b_activations', '00c_losses']  # put back and run; each notebook takes a few seconds
+
+
+def put_back(ex, solutions):
+    "A copy of exercise notebook `ex` with each function of `solutions` (`{name: def text}`) in place of its TODO."
+    nb = copy.deepcopy(ex)
+    for cell in nb.cells:
+        if cell.cell_type != 'code': continue
+        for name, text in solutions.items():
+            try: found = name in exercises.functions(ast.parse(cell.source))
+            except SyntaxError: found = False
+            if found and 'NotImplementedError' in cell.source: cell.source = exercises.replace_function(cell.source, name, text)
+    return nb
+
+
+def run(nb, where):
+    "Execute `nb` in a fresh kernel in folder `where`, slow cells skipped; return `(seconds, error outputs as text)`."
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if cell.cell_type == 'code' and any(l.strip().startswith('#|') and 'slow' in l for l in cell.source.splitlines()):
+            cell.source = ''
+    start, os.environ['IN_TEST'] = time.time(), '1'  # as nbdev_test sets it; the kernel inherits it
+    client = NotebookClient(nb, timeout=300, kernel_name='python3', allow_errors=True, resources={'metadata': {'path': str(where)}})
+    client.execute(stderr=subprocess.DEVNULL)         # the kernel's own stderr: start-up notices only
+    errors = [f"{o.ename}: {o.evalue}" for c in nb.cells if c.cell_type == 'code' for o in c.outputs if o.output_type == 'error']
+    return time.time() - start, errors
+
+
+def main(argv=None):
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args(argv)
+    failed = []
+    with tempfile.TemporaryDirectory() as tmp:
+        with open(os.devnull, 'w') as quiet:
+            stdout, sys.stdout = sys.stdout, quiet
+            try: sols = exercises.write_exercises(sorted({n for n in SOLVED} | {p[0] for p in PLANTED}), tmp)
+            finally: sys.stdout = stdout
+        exs = {n: nbformat.read(Path(tmp)/f'{n}.ipynb', as_version=4) for n in sols}
+        for n in SOLVED:
+            took, errors = run(put_back(exs[n], sols[n]), tmp)
+            stubbed = run_stub_check(exs[n])
+            ok = not errors and stubbed
+            print(f'{"ok  " if ok else "FAIL"} {n}: solutions put back, {len(errors)} errors ({took:.0f} s)', flush=True)
+            if not stubbed: print(f'     the exercise of {n} does not raise NotImplementedError where the solutions were')
+            for e in errors[:3]: print(f'     {e.splitlines()[0][:200]}')
+            if not ok: failed.append(n)
+        for n, name, right, wrong, hint in PLANTED:
+            if right not in sols[n][name]: print(f'FAIL {n}: {right!r} is not in {name}'); failed.append(n); continue
+            planted = dict(sols[n], **{name: sols[n][name].replace(right, wrong)})
+            took, errors = run(put_back(exs[n], planted), tmp)
+            ok = any(hint in e for e in errors)
+            print(f'{"ok  " if ok else "FAIL"} {n}: {wrong!r} planted in {name}: {len(errors)} errors, '
+                  f'{"with" if ok else "WITHOUT"} the hint {hint!r} ({took:.0f} s)', flush=True)
+            if not ok: failed.append(f'{n} planted')
+    print(f'\n{"all exercise checks passed" if not failed else "FAILED: " + ", ".join(failed)}')
+    sys.exit(1 if failed else 0)
+
+
+def run_stub_check(ex):
+    "Whether every TODO of `ex` sits in a function whose body is only `raise NotImplementedError` (the solutions taken out)."
+    bodies = [c.source for c in ex.cells if c.cell_type == 'code' and 'TODO' in c.source]
+    return bool(bodies) and all('raise NotImplementedError' in b for b in bodies)
+
+
+if __name__ == '__main__': main()
