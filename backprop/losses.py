@@ -63,7 +63,7 @@ def _check_scalar_dout(self:CrossEntropyLoss, dout, like):
     finite_number(f'{self!r}.backward', 'dout', dout)
     return dout
 
-# %% ../nbs/00c_losses.ipynb #447e0800
+# %% ../nbs/00c_losses.ipynb #264d682b
 class MSELoss(Block):
     "Mean over all elements of `(x - y) ** 2`, for predictions `x` and targets `y` of one shape and dtype."
     def forward(self, x, y, **kwargs):
@@ -81,7 +81,7 @@ class MSELoss(Block):
         scale = 2 * dout / diff.numel()                       # dL/dX = (2g/M) D
         return diff * scale if diff.requires_grad else diff.mul_(scale)  # in place: D is the Block's own
 
-# %% ../nbs/00c_losses.ipynb #8fc015cc
+# %% ../nbs/00c_losses.ipynb #e3fb9f33
 @patch
 def _check_pair(self:MSELoss, x, y):
     self._check_tensor(x, 'predictions')
