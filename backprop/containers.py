@@ -56,13 +56,13 @@ class Sequential(Block):
     def __repr__(self):
         return 'Sequential\n' + ''.join(f'\t[{i}] {b}\n' for i, b in enumerate(self.blocks))
 
-# %% ../nbs/00d_containers.ipynb #be20cb8e
+# %% ../nbs/00d_containers.ipynb #c8e18916
 import torch
 from fastcore.basics import patch
 
 from .blocks import _name
 
-# %% ../nbs/00d_containers.ipynb #c2362817
+# %% ../nbs/00d_containers.ipynb #1bd19fd6
 class Residual(Block):
     "`x + body(x)`, with `body = Sequential(*blocks)`: a skip connection around Blocks that keep the input's shape."
     def __init__(self, *blocks:Block):  # the body, applied in order; its output must have the input's shape
@@ -87,7 +87,7 @@ class Residual(Block):
         if not input_grad: return None
         return dout + dbody                            # skip + body: a new tensor, so dout stays the caller's
 
-# %% ../nbs/00d_containers.ipynb #d5d85e7d
+# %% ../nbs/00d_containers.ipynb #5c76ae1f
 @patch
 def _check_body(self:Residual, x, z):
     if not isinstance(z, torch.Tensor) or z.shape != x.shape or z.dtype != x.dtype or z.device != x.device:
