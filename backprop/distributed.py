@@ -93,7 +93,8 @@ def run(self:Workers, fn, *args, **kwargs):
             dead = [r for r, p in enumerate(self._procs) if not p.is_alive()]
             if not dead and time.monotonic() < deadline: continue
             self.close()
-            why = f'process {dead[0]} died' if dead else f'no result from {self.world_size - len(results)} processes after {self.timeout} s'
+            missing = self.world_size - len(results)
+            why = f'process {dead[0]} died' if dead else f'no result from {missing} processes after {self.timeout} s'
             raise RuntimeError(f'Workers.run({fn.__name__}): {why}; the workers are closed')
         if not ok:
             self.close()
@@ -287,7 +288,7 @@ def data_parallel_run(shards:list,            # samples of each rank's shard, su
                       optimizer:str='momentum',  # 'sgd' or 'momentum'
                       steps:int=4,            # optimizer steps
                       reuse:bool=False,       # a model that uses one Block twice
-                      bucket_bytes:int=64,    # bucket size of the bucketed forms: 64 bytes makes several buckets here
+                      bucket_bytes:int=256,   # bucket size of the bucketed forms: 256 bytes makes 2 or 3 buckets here
                       broadcast:bool=True):   # start from rank 0's weights (False: each rank from its own)
     "One process's part of a data-parallel run (call it in every process): the first step's gradients and the final weights."
     rank = dist.get_rank()
@@ -448,11 +449,13 @@ def train_digits(argv=None):   # arguments (default: the command line)
     _join_group(device)
     torch.manual_seed(a.seed + dist.get_rank())       # each rank its own draws; the broadcast unifies the weights
     model = MLP(64, 10, a.hidden)
-    trainer = DistributedTrainer(model.to(device), CrossEntropyLoss(), MomentumSGD(model.params(), a.learn_rate, momentum=a.momentum),
-                                 device=device, overlap=not a.no_overlap, bucket_bytes=a.bucket_bytes)
+    opt = MomentumSGD(model.params(), a.learn_rate, momentum=a.momentum)
+    trainer = DistributedTrainer(model.to(device), CrossEntropyLoss(), opt, device=device, overlap=not a.no_overlap,
+                                 bucket_bytes=a.bucket_bytes)
     dl_train, dl_test = distributed_loaders(a.batch_size, a.seed)
     sizes = '-'.join(map(str, (64, *a.hidden, 10)))
-    if trainer.rank == 0: print(f'{dist.get_world_size()} processes ({dist.get_backend()}), MLP {sizes}, batches of {a.batch_size} per process')
+    if trainer.rank == 0:
+        print(f'{dist.get_world_size()} processes ({dist.get_backend()}), MLP {sizes}, batches of {a.batch_size} per process')
     return model, trainer.fit(dl_train, dl_test, a.epochs, checkpoints=a.checkpoint, progress=a.progress)
 
 def main(argv=None):   # arguments (default: the command line)
