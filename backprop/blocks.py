@@ -20,7 +20,8 @@ from .validation import finite_number, positive_int, probability, tensor
 
 # %% auto #0
 __all__ = ['Block', 'BackwardError', 'keep_calls', 'no_cache', 'Linear', 'Activation', 'LeakyReLU', 'ReLU', 'Sigmoid', 'TanH',
-           'Dropout', 'CrossEntropyLoss', 'Sequential']
+           'Dropout', 'CrossEntropyLoss', 'MSELoss', 'Sequential', 'Residual', 'BatchNorm1d', 'LayerNorm', 'Embedding',
+           'Conv2d', 'MaxPool2d', 'AvgPool2d', 'Flatten']
 
 # %% ../nbs/00_blocks.ipynb #c0010
 class _Call:
@@ -330,10 +331,14 @@ _ELSEWHERE = {                      # Blocks with a page of their own, and the m
     'Linear': 'linear',
     'Activation': 'activations', 'LeakyReLU': 'activations', 'ReLU': 'activations', 'Sigmoid': 'activations',
     'TanH': 'activations', 'Dropout': 'activations',
-    'CrossEntropyLoss': 'losses',
-    'Sequential': 'containers',
+    'CrossEntropyLoss': 'losses', 'MSELoss': 'losses',
+    'Sequential': 'containers', 'Residual': 'containers',
+    'BatchNorm1d': 'norm', 'LayerNorm': 'norm',
+    'Embedding': 'embedding',
+    'Conv2d': 'conv', 'MaxPool2d': 'conv', 'AvgPool2d': 'conv', 'Flatten': 'conv',
 }
-_all_ = ['Linear', 'Activation', 'LeakyReLU', 'ReLU', 'Sigmoid', 'TanH', 'Dropout', 'CrossEntropyLoss', 'Sequential']  # in `__all__` too
+_all_ = ['Linear', 'Activation', 'LeakyReLU', 'ReLU', 'Sigmoid', 'TanH', 'Dropout', 'CrossEntropyLoss', 'MSELoss',
+         'Sequential', 'Residual', 'BatchNorm1d', 'LayerNorm', 'Embedding', 'Conv2d', 'MaxPool2d', 'AvgPool2d', 'Flatten']
 
 def __getattr__(name):
     "A Block defined in a module of its own, imported the first time it is asked for here."
