@@ -43,7 +43,8 @@ ROOT = Path(__file__).resolve().parent.parent
 REL = 1e-3          # a plain decimal (1.0524, 97.2) matches within a relative 1e-3 of the saved one,
 LAST_DIGITS = 1     # or within this many units of its last printed digit (rounding that flips at a boundary)
 FACTOR = 10         # a number in e-notation (2.3e-08) is an error size at rounding level: within a factor of 10
-ZERO_FLOOR = 1e-5   # an exact 0 and an error size below this match (float32's gradient tolerance)
+ZERO_FLOOR = 1e-5   # error sizes both below this match, 0 included: under float32's gradient tolerance, their digits are
+                    # rounding of rounding (one machine printed 1.0e-09 where another printed 3.1e-08)
 # Integers (counts, shapes, seeds, sizes) match exactly, and so does all text between numbers.
 
 LOOSE = {}  # notebook file name -> why its outputs vary from run to run (compared by kind of output only)
@@ -122,10 +123,8 @@ def number_mismatch(saved: str, now: str):
     if saved == now: return None
     a, b = float(saved), float(now)
     if 'e' in (saved + now).lower():  # an error size
-        if a == b: return None
-        if a == 0 or b == 0:
-            if max(abs(a), abs(b)) < ZERO_FLOOR: return None
-            return f'{saved} -> {now}: 0 matches only error sizes below {ZERO_FLOOR:g}'
+        if a == b or max(abs(a), abs(b)) < ZERO_FLOOR: return None
+        if a == 0 or b == 0: return f'{saved} -> {now}: 0 matches only error sizes below {ZERO_FLOOR:g}'
         if (a > 0) == (b > 0) and max(abs(a), abs(b)) <= FACTOR * min(abs(a), abs(b)): return None
         return f'{saved} -> {now}: error sizes more than a factor of {FACTOR} apart'
     if '.' not in saved + now: return f'{saved} -> {now}: integers match exactly'

@@ -54,6 +54,7 @@ def test_comparison():
         ('error sizes 3 times larger', report, change(report, scale_errors(3))),
         ('error sizes 4 times smaller', report, change(report, scale_errors(0.25))),
         ('an exact 0 printed as 1.7e-10 elsewhere', change(report, zero_at), report),
+        ('an error size 30 times larger, still below float32 tolerance', report, change(report, lambda s: s.replace('2.3e-08', '6.9e-07'))),
         ('the loss off by one unit of its last digit', loss, change(loss, lambda s: s.replace('1.0524', '1.0525'))),
         ('columns aligned differently', report, change(report, lambda s: s.replace('  ok', '     ok'))),
     ]
@@ -63,6 +64,7 @@ def test_comparison():
     different = [
         ('the loss off by 1%', loss, change(loss, lambda s: s.replace('1.0524', '1.0629'))),
         ('an error size 1000 times larger', report, change(report, lambda s: s.replace('2.3e-08', '2.3e-05'))),
+        ('a tolerance 30 times larger', report, change(report, lambda s: s.replace('1.0e-05', '3.0e-04'))),
         ('a verdict changed', report, change(report, lambda s: s.replace('passed', 'FAILED', 1))),
         ("a row's verdict changed", report, change(report, lambda s: s.replace('ok</td></tr>', 'FAIL</td></tr>', 1)
                                                   .replace(first_row, first_row[:-2] + 'FAIL'))),
