@@ -333,6 +333,8 @@ def tensor_hint(name:str, g, r:Tensor, tol:float, n:int, is_param:bool):
     c, res = factor_fit(g, r)
     if res <= tol:
         words = _factor_words(c, n)
+        if g.numel() < 2 and words.startswith('off by a constant factor of') and '(' not in words:
+            return None                                # one number always fits some factor: only a telling one says anything
         if words == 'flipped': return f'the sign of {d} is flipped'
         if is_param and words.startswith('off by a constant factor') and '(1/N' in words:
             return f'{d} equals the mean over the batch, not the sum (a factor of 1/N for N={n})'
