@@ -36,7 +36,8 @@ def _check_window(block, x, kernel, padding=(0, 0)):
     h, w = x.shape[2] + 2 * padding[0], x.shape[3] + 2 * padding[1]
     if h < kernel[0] or w < kernel[1]:
         pad = f' after padding by {padding}' if any(padding) else ''
-        raise ValueError(f'{block!r}: input of shape {tuple(x.shape)} is {h}x{w}{pad}, smaller than the {kernel[0]}x{kernel[1]} window')
+        raise ValueError(f'{block!r}: input of shape {tuple(x.shape)} is {h}x{w}{pad}, '
+                         f'smaller than the {kernel[0]}x{kernel[1]} window')
 
 # %% ../nbs/02c_convolution.ipynb #cv0013
 class Conv2d(Block):
@@ -46,9 +47,9 @@ class Conv2d(Block):
     def __init__(self,
                  in_channels:int,            # channels of the input, C
                  out_channels:int,           # channels of the output, one kernel each
-                 kernel_size,                # kernel height and width: an integer or a pair
-                 stride=1,                   # step between windows: an integer or a pair (height, width)
-                 padding=0,                  # rows and columns of zeros added on each side: an integer or a pair
+                 kernel_size:int|tuple,      # kernel height and width: an integer or a pair
+                 stride:int|tuple=1,         # step between windows: an integer or a pair (height, width)
+                 padding:int|tuple=0,        # rows and columns of zeros added on each side: an integer or a pair
                  wstd:float=0.1,             # standard deviation of the normal initialisation of `w` and `b`
                  implementation:str='fast'): # 'fast' (conv2d, conv_transpose2d) or 'im2col' (unfold, fold, matrix products)
         super().__init__()
@@ -106,14 +107,14 @@ def _out_shape(self:Conv2d, x):
 # %% ../nbs/02c_convolution.ipynb #cv0016
 @patch
 def _weight_grad(self:Conv2d, x, dout):
-    "dL/dW[o,c,p,q] = sum over n, i, j of dout[n,o,i,j] X[n,c,i*s+p,j*s+q]: a convolution with the batch as channels, dilated by the stride."
+    "dL/dW[o,c,p,q] = sum over n,i,j of dout[n,o,i,j] X[n,c,i*s+p,j*s+q]: batch as channels, dilated by the stride."
     kh, kw = self.kernel_size
     g = F.conv2d(x.transpose(0, 1), dout.transpose(0, 1), padding=self.padding, dilation=self.stride)  # (C, O, >= kh, >= kw)
     return g[:, :, :kh, :kw].transpose(0, 1)          # rows and columns past the kernel come from windows no output used
 
 @patch
 def _input_grad(self:Conv2d, dout, shape):
-    "dL/dX: the transposed convolution of dout with w; `output_padding` restores the rows and columns the stride rounded away."
+    "dL/dX: the transposed convolution of dout with w; `output_padding` restores what the stride rounded away."
     extra = tuple((n + 2 * p - k) % s for n, p, k, s in zip(shape[2:], self.padding, self.kernel_size, self.stride))
     return F.conv_transpose2d(dout, self.w, stride=self.stride, padding=self.padding, output_padding=extra)
 
@@ -142,8 +143,8 @@ def _backward_im2col(self:Conv2d, dout, input_grad):
 class _Pool2d(Block):
     "What MaxPool2d and AvgPool2d share: the window, the stride, and the check of the input."
     def __init__(self,
-                 kernel_size,    # window height and width: an integer or a pair
-                 stride=None):   # step between windows, an integer or a pair; `None`: the kernel size (no overlap)
+                 kernel_size:int|tuple,     # window height and width: an integer or a pair
+                 stride:int|tuple=None):    # step between windows, an integer or a pair; `None`: the kernel size (no overlap)
         super().__init__()
         name = type(self).__name__
         self.kernel_size = _pair(name, 'kernel_size', kernel_size)
@@ -244,11 +245,11 @@ def _classifier_blocks(in_size, out_classes, channels, pool_every, hidden_dims, 
 class ConvClassifier(Block):
     "[(Conv 3x3 -> ReLU) * pool_every -> MaxPool 2x2] over `channels`, Flatten, [Linear -> ReLU] over `hidden_dims`, Linear."
     def __init__(self,
-                 in_size,                    # (C, H, W) of one input image
+                 in_size:tuple,              # (C, H, W) of one input image
                  out_classes:int,            # class scores out
-                 channels,                   # output channels of each convolution, such as [16, 32]
+                 channels:list,              # output channels of each convolution, such as [16, 32]
                  pool_every:int,             # a 2x2 max pooling after every this many convolutions
-                 hidden_dims,                # sizes of the hidden Linear layers, such as [64]
+                 hidden_dims:list,           # sizes of the hidden Linear layers, such as [64]
                  dropout:float=0.,           # probability of Dropout after each hidden ReLU of the classifier (none if 0)
                  wstd:float=0.1,             # standard deviation of the initial weights and biases
                  implementation:str='fast'): # of every Conv2d: 'fast' or 'im2col'
