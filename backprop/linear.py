@@ -11,7 +11,7 @@ import torch
 from fastcore.basics import patch
 
 from .blocks import Block
-from .validation import finite_number, positive_int
+from .validation import boolean, finite_number, positive_int
 
 # %% auto #0
 __all__ = ['Linear']
@@ -24,21 +24,27 @@ class Linear(Block):
     def __init__(self,
                  in_features:int,   # input features (elements per sample)
                  out_features:int,  # output features
-                 wstd:float=0.1):   # standard deviation of the normal initialisation of `w` and `b`
+                 wstd:float=0.1,    # standard deviation of the normal initialisation of `w` and `b`
+                 bias:bool=True):   # whether to add `b` (no bias before a BatchNorm, which removes it)
         super().__init__()
         self.in_features = positive_int('Linear', 'in_features', in_features)
         self.out_features = positive_int('Linear', 'out_features', out_features)
         wstd = finite_number('Linear', 'wstd', wstd, min=0)
         self.w = torch.randn(out_features, in_features) * wstd
-        self.b = torch.randn(out_features) * wstd
-        self.dw, self.db = torch.zeros_like(self.w), torch.zeros_like(self.b)
+        self.dw = torch.zeros_like(self.w)
+        if boolean('Linear', 'bias', bias): self.b, self.db = torch.randn(out_features) * wstd, torch.zeros(out_features)
+        else: self.param_names = (('w', 'dw'),)
 
-    def __repr__(self): return f'Linear({self.in_features}, {self.out_features})'
+    def __repr__(self):
+        return f'Linear({self.in_features}, {self.out_features}{"" if self.has_bias else ", bias=False"})'
+
+    @property
+    def has_bias(self): return len(self.param_names) == 2
 
     def forward(self, x, **kwargs):
         self._check_input(x)
         x2 = x if x.dim() == 2 else x.reshape(x.shape[0], self.in_features)
-        z = torch.addmm(self.b, x2, self.w.T)        # X W^T + b in one call
+        z = torch.addmm(self.b, x2, self.w.T) if self.has_bias else torch.mm(x2, self.w.T)  # X W^T + b in one call
         self._save(x2, x.shape)
         return z
 
@@ -47,7 +53,7 @@ class Linear(Block):
         self._check_dout(dout, (x.shape[0], self.out_features), x)
         self._release()
         self.dw.addmm_(dout.T, x)                     # dL/dW += dout^T X, in place
-        self.db += dout.sum(0)                        # dL/db += 1^T dout
+        if self.has_bias: self.db += dout.sum(0)      # dL/db += 1^T dout
         if not input_grad: return None
         dx = torch.mm(dout, self.w)                   # dL/dX = dout W
         return dx if len(shape) == 2 else dx.view(shape)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from . import validation
-from .blocks import Block, Dropout, LeakyReLU, Linear, ReLU, Sequential, Sigmoid, TanH
+from .blocks import BatchNorm1d, Block, Dropout, LayerNorm, LeakyReLU, Linear, ReLU, Sequential, Sigmoid, TanH
 
 # %% auto #0
 __all__ = ['MLP']
@@ -33,24 +33,36 @@ def _hidden_sizes(hidden_features):
                         f'for one hidden layer, got {hidden_features!r}')
     return [validation.positive_int('MLP', f'hidden_features[{i}]', h) for i, h in enumerate(hidden_features)]
 
-# %% ../nbs/02_models.ipynb #c0007a
+_norms = {None: None, 'batch': BatchNorm1d, 'layer': LayerNorm}
+
+def _norm_factory(norm):
+    "The normalisation Block class for `norm` (None, 'batch' or 'layer'), or None."
+    if isinstance(norm, str) or norm is None:
+        if norm not in _norms: raise ValueError(f"MLP: norm must be None, 'batch' or 'layer', got {norm!r}")
+        return _norms[norm]
+    raise TypeError(f"MLP: norm must be None, 'batch' or 'layer', got {norm!r}")
+
+# %% ../nbs/02_models.ipynb #c0008
 class MLP(Block):
-    "Multilayer perceptron: Linear layers with an activation (and optional Dropout) between them."
+    "Multilayer perceptron: Linear layers with an activation (and optional normalisation and Dropout) between them."
     def __init__(self,
                  in_features:int,         # input features per sample
                  num_classes:int,         # output class scores
                  hidden_features=(),      # sizes of the hidden layers, such as [256, 256]
                  activation='relu',       # 'relu', 'sigmoid', 'tanh', 'lrelu' or a Block class
                  dropout:float=0,         # probability of Dropout after each activation (none if 0)
+                 norm=None,               # None, or 'batch' / 'layer': a BatchNorm1d / LayerNorm after each hidden Linear
                  **kwargs):               # passed to every `Linear`, such as `wstd`
         sizes = [validation.positive_int('MLP', 'in_features', in_features), *_hidden_sizes(hidden_features)]
         num_classes = validation.positive_int('MLP', 'num_classes', num_classes)
         make_act = _activation_factory(activation)
         dropout = validation.probability('MLP', 'dropout', dropout)
+        make_norm = _norm_factory(norm)
         super().__init__()
         blocks = []
         for d_in, d_out in zip(sizes, sizes[1:]):
-            blocks += [Linear(d_in, d_out, **kwargs), make_act()]
+            bias = make_norm is not BatchNorm1d                      # BatchNorm removes a bias: leave it out
+            blocks += [Linear(d_in, d_out, bias=bias, **kwargs)] + ([make_norm(d_out)] if make_norm else []) + [make_act()]
             if dropout > 0: blocks.append(Dropout(dropout))
         blocks.append(Linear(sizes[-1], num_classes, **kwargs))
         self.sequence = Sequential(*blocks)
