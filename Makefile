@@ -28,7 +28,7 @@ KATEX_VERSION ?= 0.16.11
 KATEX_DIR ?=
 KATEX := $(VENV)/share/katex/katex.min.js
 
-.PHONY: help install test docs preview readme lab outputs clean browser katex free-port
+.PHONY: help install test docs preview readme lab outputs clean browser katex free-port exercises
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
@@ -89,6 +89,10 @@ browser:  ## headless Chromium for the browser check of `make test`: Debian's, i
 
 lab: install  ## start JupyterLab on the notebooks
 	$(BIN)/jupyter lab --notebook-dir=nbs --ip 127.0.0.1 --no-browser $(if $(filter 0,$(shell id -u)),--allow-root)
+
+exercises: install  ## write exercises/ from the Block notebooks and check them: solutions pass, a planted mistake fails with its hint
+	$(PY) tools/exercises.py
+	$(PY) tools/check_exercises.py
 
 outputs: install  ## re-execute every notebook, slow cells too, and save its outputs (the site shows them)
 	$(PY) tools/check_outputs.py --refresh --slow

@@ -53,6 +53,8 @@ AFTER = [
     ('the site builds offline into _docs (tools/docs.py)', tool('docs.py')),
     ('the top-level _quarto.yml configures the site (tools/check_quarto_yml.py)', tool('check_quarto_yml.py')),
     ('the site works in headless Chromium (tools/browser_check.py)', tool('browser_check.py')),
+    ('the exercises round-trip: solutions pass, a planted mistake fails with its hint (tools/check_exercises.py)',
+     tool('check_exercises.py')),
 ]
 
 
