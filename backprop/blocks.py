@@ -20,8 +20,8 @@ from .validation import finite_number, positive_int, probability, tensor
 
 # %% auto #0
 __all__ = ['Block', 'BackwardError', 'keep_calls', 'no_cache', 'Linear', 'Activation', 'LeakyReLU', 'ReLU', 'Sigmoid', 'TanH',
-           'Dropout', 'CrossEntropyLoss', 'MSELoss', 'Sequential', 'Residual', 'BatchNorm1d', 'LayerNorm', 'Embedding',
-           'Conv2d', 'MaxPool2d', 'AvgPool2d', 'Flatten']
+           'Dropout', 'CrossEntropyLoss', 'MSELoss', 'Sequential', 'Residual', 'BatchNorm1d', 'BatchNorm2d',
+           'LayerNorm', 'Embedding', 'Conv2d', 'MaxPool2d', 'AvgPool2d', 'Flatten']
 
 # %% ../nbs/00_blocks.ipynb #c0010
 class _Call:
@@ -333,12 +333,12 @@ _ELSEWHERE = {                      # Blocks with a page of their own, and the m
     'TanH': 'activations', 'Dropout': 'activations',
     'CrossEntropyLoss': 'losses', 'MSELoss': 'losses',
     'Sequential': 'containers', 'Residual': 'containers',
-    'BatchNorm1d': 'norm', 'LayerNorm': 'norm',
+    'BatchNorm1d': 'norm', 'BatchNorm2d': 'norm', 'LayerNorm': 'norm',
     'Embedding': 'embedding',
     'Conv2d': 'conv', 'MaxPool2d': 'conv', 'AvgPool2d': 'conv', 'Flatten': 'conv',
 }
 _all_ = ['Linear', 'Activation', 'LeakyReLU', 'ReLU', 'Sigmoid', 'TanH', 'Dropout', 'CrossEntropyLoss', 'MSELoss',
-         'Sequential', 'Residual', 'BatchNorm1d', 'LayerNorm', 'Embedding', 'Conv2d', 'MaxPool2d', 'AvgPool2d', 'Flatten']
+         'Sequential', 'Residual', 'BatchNorm1d', 'BatchNorm2d', 'LayerNorm', 'Embedding', 'Conv2d', 'MaxPool2d', 'AvgPool2d', 'Flatten']
 
 def __getattr__(name):
     "A Block defined in a module of its own, imported the first time it is asked for here."

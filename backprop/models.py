@@ -8,10 +8,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from . import validation
+from .conv import ConvClassifier  # defined with the convolutions; a model, so importable from here too
 from .blocks import BatchNorm1d, Block, Dropout, LayerNorm, LeakyReLU, Linear, ReLU, Sequential, Sigmoid, TanH
 
 # %% auto #0
-__all__ = ['MLP']
+__all__ = ['MLP', 'ConvClassifier']
 
 # %% ../nbs/02_models.ipynb #c0006
 _activations = {'relu': ReLU, 'sigmoid': Sigmoid, 'tanh': TanH, 'lrelu': LeakyReLU, 'leakyrelu': LeakyReLU}
@@ -71,3 +72,6 @@ class MLP(Block):
     def forward(self, x, **kwargs): return self.sequence(x, **kwargs)
     def backward(self, dout, input_grad=True): return self.sequence.backward(dout, input_grad=input_grad)
     def __repr__(self): return f'MLP, {self.sequence}'
+
+# %% ../nbs/02_models.ipynb #c0009
+_all_ = ['ConvClassifier']
