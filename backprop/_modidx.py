@@ -77,6 +77,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '', 'doc_host': '', 'git_url
                                  'backprop.blocks.Block.__setstate__': ('blocks.html#block.__setstate__', 'backprop/blocks.py'),
                                  'backprop.blocks.Block._changed': ('blocks.html#block._changed', 'backprop/blocks.py'),
                                  'backprop.blocks.Block._check_dout': ('blocks.html#block._check_dout', 'backprop/blocks.py'),
+                                 'backprop.blocks.Block._check_like': ('blocks.html#block._check_like', 'backprop/blocks.py'),
                                  'backprop.blocks.Block._check_tensor': ('blocks.html#block._check_tensor', 'backprop/blocks.py'),
                                  'backprop.blocks.Block._consume': ('blocks.html#block._consume', 'backprop/blocks.py'),
                                  'backprop.blocks.Block._find': ('blocks.html#block._find', 'backprop/blocks.py'),

@@ -326,6 +326,13 @@ def _check_dout(self:Block, dout, shape, like):
     if dout.dtype != like.dtype or dout.device != like.device:
         raise TypeError(f'{self!r}.backward: dout is {dout.dtype} on {dout.device}, but the output was {like.dtype} on {like.device}')
 
+@patch
+def _check_like(self:Block, x, param):
+    "The input `x` must have the dtype and device of the Block's parameter `param`."
+    if x.dtype != param.dtype or x.device != param.device:
+        raise TypeError(f'{self!r}: input is {x.dtype} on {x.device} but the parameters are {param.dtype} on {param.device}; '
+                        'Block.to(device, dtype) moves a block')
+
 # %% ../nbs/00_blocks.ipynb #c0037
 _ELSEWHERE = {                      # Blocks with a page of their own, and the module that defines each
     'Linear': 'linear',

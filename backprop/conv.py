@@ -97,9 +97,7 @@ def _check_input(self:Conv2d, x):
     if x.dim() != 4 or x.shape[1] != self.in_channels:
         raise ValueError(f'{self!r}: expected input of shape (N, {self.in_channels}, H, W), got shape {tuple(x.shape)}')
     _check_window(self, x, self.kernel_size, self.padding)
-    if x.dtype != self.w.dtype or x.device != self.w.device:
-        raise TypeError(f'{self!r}: input is {x.dtype} on {x.device} but the parameters are {self.w.dtype} '
-                        f'on {self.w.device}; Block.to(device, dtype) moves a block')
+    self._check_like(x, self.w)
 
 @patch
 def _out_shape(self:Conv2d, x):

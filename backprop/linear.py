@@ -65,6 +65,4 @@ def _check_input(self:Linear, x):
     if x.dim() < 2 or math.prod(x.shape[1:]) != self.in_features:
         raise ValueError(f'{self!r}: expected input of shape (N, {self.in_features}) or (N, ...) with '
                          f'{self.in_features} elements per sample, got shape {tuple(x.shape)}')
-    if x.dtype != self.w.dtype or x.device != self.w.device:
-        raise TypeError(f'{self!r}: input is {x.dtype} on {x.device} but the parameters are {self.w.dtype} '
-                        f'on {self.w.device}; Block.to(device, dtype) moves a block')
+    self._check_like(x, self.w)

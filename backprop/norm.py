@@ -68,9 +68,7 @@ def _check_input(self:BatchNorm1d, x):
     if self.training and x.shape[0] < 2:
         raise ValueError(f'{self!r}: a batch of {x.shape[0]} in training mode has no variance to normalise with; '
                          'training needs at least 2 samples (evaluation mode takes any batch)')
-    if x.dtype != self.gamma.dtype or x.device != self.gamma.device:
-        raise TypeError(f'{self!r}: input is {x.dtype} on {x.device} but the parameters are {self.gamma.dtype} '
-                        f'on {self.gamma.device}; Block.to(device, dtype) moves a block')
+    self._check_like(x, self.gamma)
 
 @patch
 def _update_running(self:BatchNorm1d, mean, var, n):
@@ -93,9 +91,7 @@ def _check_input(self:BatchNorm2d, x):
     if self.training and x.numel() // self.num_features < 2:
         raise ValueError(f'{self!r}: {x.numel() // self.num_features} value per channel in training mode has no variance '
                          'to normalise with; training needs at least 2 (evaluation mode takes any batch)')
-    if x.dtype != self.gamma.dtype or x.device != self.gamma.device:
-        raise TypeError(f'{self!r}: input is {x.dtype} on {x.device} but the parameters are {self.gamma.dtype} '
-                        f'on {self.gamma.device}; Block.to(device, dtype) moves a block')
+    self._check_like(x, self.gamma)
 
 # %% ../nbs/02a_normalisation.ipynb #c0053
 class LayerNorm(Block):
@@ -138,6 +134,4 @@ def _check_input(self:LayerNorm, x):
     self._check_tensor(x)
     if x.dim() < 1 or x.shape[-1] != self.num_features:
         raise ValueError(f'{self!r}: expected input of shape (..., {self.num_features}), got shape {tuple(x.shape)}')
-    if x.dtype != self.gamma.dtype or x.device != self.gamma.device:
-        raise TypeError(f'{self!r}: input is {x.dtype} on {x.device} but the parameters are {self.gamma.dtype} '
-                        f'on {self.gamma.device}; Block.to(device, dtype) moves a block')
+    self._check_like(x, self.gamma)
