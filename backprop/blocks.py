@@ -260,6 +260,7 @@ def clear_caches(self:Block):
         b._calls, b._last, b._kept = [], None, []
     return self
 
+# %% ../nbs/00_blocks.ipynb #c0029
 @patch
 def __getstate__(self:Block):
     "What a copy or a pickle keeps: everything but the pending calls."
@@ -270,7 +271,7 @@ def __setstate__(self:Block, state):
     self.__dict__.update(state)
     self._calls, self._last, self._kept, self._bwd = [], None, [], None
 
-# %% ../nbs/00_blocks.ipynb #c0029
+# %% ../nbs/00_blocks.ipynb #c0030
 @patch
 def zero_grad(self:Block):
     "Set every parameter gradient to zero: gradients accumulate across backward calls until then."
@@ -288,7 +289,7 @@ def eval(self:Block):
     "Same as `train(False)`."
     return self.train(False)
 
-# %% ../nbs/00_blocks.ipynb #c0030
+# %% ../nbs/00_blocks.ipynb #c0031
 @patch
 def to(self:Block, *args, device=None, dtype=None):
     "Move parameters and gradients in place, as `torch.nn.Module.to` does: `to(torch.float64)`, `to('cuda')`, `to(device, dtype)`."
@@ -311,7 +312,7 @@ def register_backward_hook(self:Block, hook):
     self._hooks = (*self._hooks, hook)
     return hook
 
-# %% ../nbs/00_blocks.ipynb #c0034
+# %% ../nbs/00_blocks.ipynb #c0035
 @patch
 def _check_tensor(self:Block, x, name='input'):
     if not (isinstance(x, Tensor) and x.is_floating_point()): tensor(repr(self), name, x, floating=True)  # raises
@@ -333,7 +334,7 @@ def _check_like(self:Block, x, param):
         raise TypeError(f'{self!r}: input is {x.dtype} on {x.device} but the parameters are {param.dtype} on {param.device}; '
                         'Block.to(device, dtype) moves a block')
 
-# %% ../nbs/00_blocks.ipynb #c0037
+# %% ../nbs/00_blocks.ipynb #c0038
 _ELSEWHERE = {                      # Blocks with a page of their own, and the module that defines each
     'Linear': 'linear',
     'Activation': 'activations', 'LeakyReLU': 'activations', 'ReLU': 'activations', 'Sigmoid': 'activations',
@@ -347,6 +348,7 @@ _ELSEWHERE = {                      # Blocks with a page of their own, and the m
 _all_ = ['Linear', 'Activation', 'LeakyReLU', 'ReLU', 'Sigmoid', 'TanH', 'Dropout', 'CrossEntropyLoss', 'MSELoss',
          'Sequential', 'Residual', 'BatchNorm1d', 'BatchNorm2d', 'LayerNorm', 'Embedding', 'Conv2d', 'MaxPool2d', 'AvgPool2d', 'Flatten']
 
+# %% ../nbs/00_blocks.ipynb #c0039
 def __getattr__(name):
     "A Block defined in a module of its own, imported the first time it is asked for here."
     if name not in _ELSEWHERE: raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
