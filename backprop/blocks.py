@@ -19,9 +19,9 @@ from torch import Tensor
 from .validation import finite_number, positive_int, probability, tensor
 
 # %% auto #0
-__all__ = ['Block', 'BackwardError', 'keep_calls', 'no_cache', 'Linear', 'Activation', 'LeakyReLU', 'ReLU', 'Sigmoid', 'TanH',
-           'Dropout', 'CrossEntropyLoss', 'MSELoss', 'Sequential', 'Residual', 'BatchNorm1d', 'BatchNorm2d',
-           'LayerNorm', 'Embedding', 'Conv2d', 'MaxPool2d', 'AvgPool2d', 'Flatten']
+__all__ = ['Block', 'BackwardError', 'keep_calls', 'no_cache', 'HookHandle', 'Linear', 'Activation', 'LeakyReLU', 'ReLU',
+           'Sigmoid', 'TanH', 'Dropout', 'CrossEntropyLoss', 'MSELoss', 'Sequential', 'Residual', 'BatchNorm1d',
+           'BatchNorm2d', 'LayerNorm', 'Embedding', 'Conv2d', 'MaxPool2d', 'AvgPool2d', 'Flatten']
 
 # %% ../nbs/00_blocks.ipynb #c0010
 class _Call:
@@ -305,12 +305,17 @@ def to(self:Block, *args, device=None, dtype=None):
             getattr(b, n).data = getattr(b, n).data.to(device=device, dtype=dtype)
     return self
 
+class HookHandle:
+    "What `register_backward_hook` returns: `remove()` takes the hook off its Block again."
+    def __init__(self, block, hook): self.block, self.hook = block, hook
+    def remove(self): self.block._hooks = tuple(h for h in self.block._hooks if h is not self.hook)
+
 @patch
-def register_backward_hook(self:Block, hook):
+def register_backward_hook(self:Block, hook) -> HookHandle:
     "Call `hook(block)` after every backward call of this Block, once its parameter gradients are added (as for an all-reduce)."
     if not callable(hook): raise TypeError(f'{_name(self)}.register_backward_hook: hook must be callable, got {hook!r}')
     self._hooks = (*self._hooks, hook)
-    return hook
+    return HookHandle(self, hook)
 
 # %% ../nbs/00_blocks.ipynb #c0035
 @patch
