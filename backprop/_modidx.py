@@ -104,6 +104,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '', 'doc_host': '', 'git_url
                                  'backprop.blocks._State': ('blocks.html#_state', 'backprop/blocks.py'),
                                  'backprop.blocks._State.__init__': ('blocks.html#_state.__init__', 'backprop/blocks.py'),
                                  'backprop.blocks.__getattr__': ('blocks.html#__getattr__', 'backprop/blocks.py'),
+                                 'backprop.blocks._called_forward': ('blocks.html#_called_forward', 'backprop/blocks.py'),
                                  'backprop.blocks._handed_out': ('blocks.html#_handed_out', 'backprop/blocks.py'),
                                  'backprop.blocks._name': ('blocks.html#_name', 'backprop/blocks.py'),
                                  'backprop.blocks._no_call_left': ('blocks.html#_no_call_left', 'backprop/blocks.py'),

@@ -26,7 +26,7 @@ __all__ = ['Block', 'BackwardError', 'keep_calls', 'no_cache', 'HookHandle', 'Li
 # %% ../nbs/00_blocks.ipynb #c0010
 class _Call:
     "One forward call of a Block: its cache, the versions of its tensors, and the records it keeps alive."
-    __slots__ = ('cache', 'watched', 'versions', 'pass_id', 'thread', 'keep', 'tracked', '__weakref__')
+    __slots__ = ('owner', 'cache', 'watched', 'versions', 'pass_id', 'thread', 'keep', 'tracked', '__weakref__')
 
 class _State(threading.local):
     "Per thread: the top-level call being computed, the innermost call, and the top-level call being backpropagated."
@@ -75,7 +75,7 @@ def __call__(self:Block, *args, **kwargs):
     st = _state
     if not st.caching: return self.forward(*args, **kwargs)      # inside no_cache(): no records at all
     rec, root = _Call(), st.root
-    rec.cache = None
+    rec.owner, rec.cache = self, None
     top = root is None                                            # called from outside any Block
     if top: rec.pass_id, rec.thread, rec.keep, rec.tracked, st.root = next(_pass_ids), threading.get_ident(), [], False, rec
     else: rec.pass_id, rec.thread = root.pass_id, root.thread; root.keep.append(rec)
@@ -94,10 +94,7 @@ def __call__(self:Block, *args, **kwargs):
             if t.requires_grad: rec.tracked = True                 # autograd follows this call: backward must not
     self._last = rec
     if st.keeping: self._kept.append(rec)
-    if type(out) is not Tensor: return _handed_out(out, rec)
-    alias = out.view_as(out) if out.requires_grad else out.detach()   # as `_handed_out`, without the call
-    alias._bp_call = rec
-    return alias
+    return _handed_out(out, rec)
 
 # %% ../nbs/00_blocks.ipynb #c0018
 class BackwardError(RuntimeError):
@@ -108,9 +105,15 @@ def _save(self:Block, *cache):
     "Keep `cache` for the backward call of the current forward call, with the versions of its tensors and parameters."
     rec = _state.current
     if rec is None: return                                      # inside no_cache()
+    if rec.owner is not self: raise _called_forward(self, rec.owner)
     watched = [t for t in cache if isinstance(t, Tensor)]      # whose in-place change would make `cache` wrong
     for p, _ in self.param_names: watched.append(getattr(self, p))
     rec.cache, rec.watched, rec.versions = cache, watched, [t._version for t in watched]
+
+def _called_forward(block, caller):
+    "The error for a `forward` called directly inside another Block's call, whose record it would take over."
+    return TypeError(f'{_name(block)}.forward was called directly inside a call of {_name(caller)}: call the Block, '
+                     '`block(x)` rather than `block.forward(x)`, so that its call gets a record of its own')
 
 # %% ../nbs/00_blocks.ipynb #c0020
 @patch
