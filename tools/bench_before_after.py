@@ -20,19 +20,21 @@ STEPS = {'tiny': 300, 'small': 40, 'medium': 3, 'large': 1}   # steps per timed 
 
 
 def old_blocks(commit):
-    "The `backprop.blocks` module as it was at `commit`."
-    src = subprocess.check_output(['git', 'show', f'{commit}:backprop/blocks.py'], cwd=ROOT, text=True)
+    "The `backprop.blocks` module as it was at `commit`, with that commit's `MLP` added to it."
+    def source(name): return subprocess.check_output(['git', 'show', f'{commit}:backprop/{name}.py'], cwd=ROOT, text=True)
     mod = types.ModuleType('blocks_before')
-    exec(compile(src, f'blocks.py@{commit}', 'exec'), mod.__dict__)
+    exec(compile(source('blocks'), f'blocks.py@{commit}', 'exec'), mod.__dict__)
+    models = '\n'.join(l for l in source('models').splitlines() if not l.startswith('from .blocks import'))
+    exec(compile(models, f'models.py@{commit}', 'exec'), mod.__dict__)   # its Blocks are the ones just defined
     return mod
 
 
 def old_model(mod, model):
-    "The MLP `model` rebuilt from the Blocks of `mod`, with the same weights."
-    blocks = [mod.Linear(b.in_features, b.out_features) if hasattr(b, 'w') else mod.ReLU() for b in model.sequence.blocks]
-    for new, old in zip(model.sequence.blocks, blocks):
-        if hasattr(new, 'w'): old.w.copy_(new.w); old.b.copy_(new.b)
-    return mod.Sequential(*blocks)
+    "The benchmark's MLP `model` rebuilt from the Blocks and `MLP` of `mod`, with the same weights."
+    dims = [b.in_features for b in model.sequence.blocks[::2]] + [model.sequence.blocks[-1].out_features]
+    old = mod.MLP(dims[0], dims[-1], hidden_features=dims[1:-1])
+    for new, o in zip(model.sequence.blocks[::2], old.sequence.blocks[::2]): o.w.copy_(new.w); o.b.copy_(new.b)
+    return old
 
 
 def old_step(mod, model, x, y, input_grad, lr=1e-3):
