@@ -9,8 +9,10 @@ import abc
 import functools
 import importlib
 import itertools
+import operator
 import threading
 import weakref
+from threading import get_ident
 
 import torch
 from fastcore.basics import patch
@@ -28,16 +30,22 @@ class _Call:
     "One forward call of a Block: its cache, the versions of its tensors, and the records it keeps alive."
     __slots__ = ('owner', 'cache', 'watched', 'versions', 'pass_id', 'thread', 'keep', 'tracked', '__weakref__')
 
-class _State(threading.local):
+class _State:
     "Per thread: the top-level call being computed, the innermost call, and the top-level call being backpropagated."
+    __slots__ = ('root', 'current', 'backprop', 'caching', 'keeping')
     def __init__(self):
         self.root, self.current, self.backprop = None, None, None
         self.caching, self.keeping = True, False
 
-_state = _State()
+class _PerThread(threading.local):
+    "`.state`: this thread's `_State` (read once per call: a thread-local attribute costs four plain ones)."
+    def __init__(self): self.state = _State()
+
+_thread = _PerThread()
 _pass_ids = itertools.count(1)       # one number per top-level call
 _backward_lock = threading.RLock()   # one backward pass at a time adds to the gradients
 _CONSUMED = ('consumed',)            # the cache of a record that has been backpropagated
+_version = operator.attrgetter('_version')  # a tensor's version counter: torch adds 1 at each in-place change
 
 # %% ../nbs/00_blocks.ipynb #c0011
 class Block(abc.ABC):
@@ -63,38 +71,47 @@ class Block(abc.ABC):
 # %% ../nbs/00_blocks.ipynb #c0015
 def _handed_out(out, rec):
     "A new tensor object over `out`'s memory that holds `rec` (so the record never holds what holds it)."
+    if isinstance(out, Tensor):
+        alias = out.view_as(out) if out.requires_grad else out.detach()
+        alias._bp_call = rec
+        return alias
     if isinstance(out, (tuple, list)): return type(out)(_handed_out(o, rec) for o in out)
-    if not isinstance(out, Tensor): return out
-    alias = out.view_as(out) if out.requires_grad else out.detach()
-    alias._bp_call = rec
-    return alias
+    return out
 
 # %% ../nbs/00_blocks.ipynb #c0016
 @patch
 def __call__(self:Block, *args, **kwargs):
-    st = _state
-    if not st.caching: return self.forward(*args, **kwargs)      # inside no_cache(): no records at all
-    rec, root = _Call(), st.root
-    rec.owner, rec.cache = self, None
-    top = root is None                                            # called from outside any Block
-    if top: rec.pass_id, rec.thread, rec.keep, rec.tracked, st.root = next(_pass_ids), threading.get_ident(), [], False, rec
-    else: rec.pass_id, rec.thread = root.pass_id, root.thread; root.keep.append(rec)
-    prev, st.current = st.current, rec
-    try: out = self.forward(*args, **kwargs)
-    finally:
-        st.current = prev
-        if top: st.root = None
-    try: self._calls.append(weakref.ref(rec))
+    st = _thread.state
+    root = st.root
+    if root is not None:                                          # a call inside another Block's call
+        rec = _Call()
+        rec.owner, rec.cache = self, None
+        rec.pass_id, rec.thread = root.pass_id, root.thread         # the top-level call it belongs to
+        root.keep.append(rec)
+        prev, st.current = st.current, rec
+        try: out = self.forward(*args, **kwargs)
+        finally: st.current = prev
+    elif st.caching:                                              # a top-level call
+        rec = _Call()
+        rec.owner, rec.cache, rec.keep, rec.tracked = self, None, [], False
+        rec.pass_id, rec.thread = next(_pass_ids), get_ident()
+        st.root = st.current = rec
+        try: out = self.forward(*args, **kwargs)
+        finally: st.root = st.current = None
+        for t in (*args, *kwargs.values()) if kwargs else args:  # the data flow that Blocks can see
+            if isinstance(t, Tensor):
+                up = t.__dict__.get('_bp_call')                    # the record of the top-level call that made t
+                if up is not None: rec.keep.append(up)
+                if t.requires_grad: rec.tracked = True             # autograd follows this call: backward must not
+        self._last = rec
+        if st.keeping: self._kept.append(rec)
+        out = _handed_out(out, rec)
+    else: return self.forward(*args, **kwargs)                    # inside no_cache(): no records at all
+    try: calls = self._calls                                      # listed only once the call has succeeded
     except AttributeError: raise TypeError(f'{type(self).__name__}.__init__ must call super().__init__()') from None
-    if not top: return out
-    for t in (*args, *kwargs.values()):                            # the data flow that Blocks can see
-        if isinstance(t, Tensor):
-            up = t.__dict__.get('_bp_call')
-            if up is not None: rec.keep.append(up)
-            if t.requires_grad: rec.tracked = True                 # autograd follows this call: backward must not
-    self._last = rec
-    if st.keeping: self._kept.append(rec)
-    return _handed_out(out, rec)
+    calls.append(weakref.ref(rec))
+    if len(calls) > 32: self._prune()
+    return out
 
 # %% ../nbs/00_blocks.ipynb #c0018
 class BackwardError(RuntimeError):
@@ -103,12 +120,14 @@ class BackwardError(RuntimeError):
 @patch
 def _save(self:Block, *cache):
     "Keep `cache` for the backward call of the current forward call, with the versions of its tensors and parameters."
-    rec = _state.current
+    rec = _thread.state.current
     if rec is None: return                                      # inside no_cache()
     if rec.owner is not self: raise _called_forward(self, rec.owner)
-    watched = [t for t in cache if isinstance(t, Tensor)]      # whose in-place change would make `cache` wrong
+    watched = []                                                # whose in-place change would make `cache` wrong
     for p, _ in self.param_names: watched.append(getattr(self, p))
-    rec.cache, rec.watched, rec.versions = cache, watched, [t._version for t in watched]
+    for t in cache:
+        if isinstance(t, Tensor): watched.append(t)
+    rec.cache, rec.watched, rec.versions = cache, watched, list(map(_version, watched))
 
 def _called_forward(block, caller):
     "The error for a `forward` called directly inside another Block's call, whose record it would take over."
@@ -118,22 +137,17 @@ def _called_forward(block, caller):
 # %% ../nbs/00_blocks.ipynb #c0020
 @patch
 def _find(self:Block, pass_id=None):
-    "The latest live record of this thread (or of the top-level call `pass_id`) and its weak reference, or `None`."
-    if pass_id is None: me = threading.get_ident()
+    "The latest live record of this thread (or of the top-level call `pass_id`), or `None`."
+    if pass_id is None: me = get_ident()
     for ref in reversed(self._calls):
         rec = ref()
-        if rec is not None and (rec.pass_id == pass_id if pass_id is not None else rec.thread == me): return rec, ref
+        if rec is not None and (rec.pass_id == pass_id if pass_id is not None else rec.thread == me): return rec
     return None
 
 @patch
-def _consume(self:Block, ref):
-    "Free the cache of the record `ref` and take it off this Block's list, with the records nothing holds any more."
-    rec = ref()
-    rec.cache = rec.watched = rec.versions = _CONSUMED
-    if self._calls and self._calls[-1] is ref: self._calls.pop()
-    else: self._calls.remove(ref)
-    if self._kept and rec in self._kept: self._kept.remove(rec)
-    if len(self._calls) > 32: self._calls = [r for r in self._calls if r() is not None]
+def _prune(self:Block):
+    "Drop the references of records that are gone (the list is only looked at from its end)."
+    self._calls = [r for r in self._calls if r() is not None]
 
 # %% ../nbs/00_blocks.ipynb #c0021
 def _name(block):
@@ -151,38 +165,54 @@ def _no_call_left(block, pass_id):
 
 def _tracked(rec, args, kwargs):
     "Whether autograd could follow the backward pass of `rec`: its top-level call had a tracked input, or `dout` is tracked."
-    if rec.keep is None or rec.tracked: return True             # (a record inside another call: assume it could)
-    return any(isinstance(a, Tensor) and a.requires_grad for a in (*args, *kwargs.values()))
+    try:
+        if rec.tracked: return True
+    except AttributeError: return True                          # a record inside another call: assume it could
+    for a in (*args, *kwargs.values()) if kwargs else args:
+        if isinstance(a, Tensor) and a.requires_grad: return True
+    return False
 
 def _wrap_backward(backward):
     "`backward`, consuming one record of its Block per call."
     @functools.wraps(backward)
     def wrapper(self, *args, **kwargs):
-        st = _state
-        if st.backprop is not None and self._bwd is not None: return backward(self, *args, **kwargs)  # super().backward()
-        top = st.backprop is None
-        if top: _backward_lock.acquire()
+        pass_id = _thread.state.backprop
+        if pass_id is None: return _top_backward(backward, self, args, kwargs)
+        if self._bwd is not None: return backward(self, *args, **kwargs)    # super().backward() inside a backward
+        calls = self._calls
+        rec = calls[-1]() if calls else None                                 # the latest call is the usual one
+        if rec is None or rec.pass_id != pass_id:
+            rec = self._find(pass_id)
+            if rec is None: raise _no_call_left(self, pass_id)
+        self._bwd = rec
         try:
-            found = self._find(None if top else st.backprop)
-            if found is None: raise _no_call_left(self, None if top else st.backprop)
-            rec, self._bwd = found
-            if top:
-                st.backprop = rec.pass_id
-                off = torch.is_grad_enabled() and _tracked(rec, args, kwargs)   # else no operation here can be tracked
-                if off: torch.set_grad_enabled(False)
-            try:
-                out = backward(self, *args, **kwargs)
-                if rec.cache is not _CONSUMED: self._consume(self._bwd)
-                for hook in self._hooks: hook(self)
-                return out
-            finally:
-                self._bwd = None
-                if top:
-                    st.backprop = None
-                    if off: torch.set_grad_enabled(True)
-        finally:
-            if top: _backward_lock.release()
+            out = backward(self, *args, **kwargs)
+            if rec.cache is not _CONSUMED: self._release()                   # a Block that caches nothing
+        finally: self._bwd = None
+        if self._hooks: self._run_hooks()
+        return out
     return wrapper
+
+def _top_backward(backward, self, args, kwargs):
+    "A backward call from outside any backward pass: it consumes the latest call of this thread, under the lock."
+    with _backward_lock:
+        calls = self._calls
+        rec = calls[-1]() if calls else None                                 # the latest call is the usual one
+        if rec is None or rec.thread != get_ident():
+            rec = self._find()
+            if rec is None: raise _no_call_left(self, None)
+        st, self._bwd = _thread.state, rec
+        st.backprop = rec.pass_id
+        off = _tracked(rec, args, kwargs) and torch.is_grad_enabled()   # else no operation here can be tracked
+        if off: torch.set_grad_enabled(False)
+        try:
+            out = backward(self, *args, **kwargs)
+            if rec.cache is not _CONSUMED: self._release()
+        finally:
+            self._bwd = st.backprop = None
+            if off: torch.set_grad_enabled(True)
+        if self._hooks: self._run_hooks()
+        return out
 
 # %% ../nbs/00_blocks.ipynb #c0022
 @patch(cls_method=True)
@@ -193,23 +223,28 @@ def __init_subclass__(cls:Block, **kwargs):
 @patch
 def _saved(self:Block):
     "The cache of the forward call being backpropagated, once it is checked that none of its tensors changed."
-    if self._bwd is None: raise BackwardError(f'{self!r}: _saved() is only for use inside backward')
-    rec = self._bwd()
+    rec = self._bwd
+    if rec is None: raise BackwardError(f'{self!r}: _saved() is only for use inside backward')
     if rec.cache is None: raise BackwardError(f'{self!r}.backward: its forward pass saved nothing (call `self._save(...)` in forward)')
-    now = [t._version for t in rec.watched]
+    now = list(map(_version, rec.watched))
     if now != rec.versions: raise self._changed(rec, now)
     return rec.cache
 
 @patch
 def _release(self:Block):
-    "Consume the record of the call being backpropagated (call it once `dout` is checked)."
-    self._consume(self._bwd)
+    "Consume the record of the call being backpropagated (call it once `dout` is checked): free its cache and unlist it."
+    rec = self._bwd
+    rec.cache = rec.watched = _CONSUMED
+    calls = self._calls
+    if calls[-1]() is rec: calls.pop()
+    else: del calls[next(i for i, r in enumerate(calls) if r() is rec)]
+    if self._kept and rec in self._kept: self._kept.remove(rec)
 
 # %% ../nbs/00_blocks.ipynb #c0023
 @patch
 def _changed(self:Block, rec, now):
     "The error for a tensor changed in place between a forward call and its backward call."
-    names = [f'its cached tensor [{i}]' for i, t in enumerate(rec.cache) if isinstance(t, Tensor)] + [p for p, _ in self.param_names]
+    names = [p for p, _ in self.param_names] + [f'its cached tensor [{i}]' for i, t in enumerate(rec.cache) if isinstance(t, Tensor)]
     k = next(i for i, (a, b) in enumerate(zip(rec.versions, now)) if a != b)
     return BackwardError(f'{self!r}.backward: {names[k]} was changed in place after the forward call (version {rec.versions[k]} '
                          f'then, {now[k]} now), so its cache no longer describes it. Backpropagate before changing it '
@@ -218,13 +253,13 @@ def _changed(self:Block, rec, now):
 # %% ../nbs/00_blocks.ipynb #c0025
 class keep_calls:
     "Within `with keep_calls():`, every top-level call is kept until it is backpropagated (or `clear_caches()`)."
-    def __enter__(self): self._outer, _state.keeping = _state.keeping, True
-    def __exit__(self, *exc): _state.keeping = self._outer
+    def __enter__(self): st = _thread.state; self._outer, st.keeping = st.keeping, True
+    def __exit__(self, *exc): _thread.state.keeping = self._outer
 
 class no_cache:
     "Within `with no_cache():`, Block calls cache nothing (inference); they cannot be backpropagated."
-    def __enter__(self): self._outer, _state.caching = _state.caching, False
-    def __exit__(self, *exc): _state.caching = self._outer
+    def __enter__(self): st = _thread.state; self._outer, st.caching = st.caching, False
+    def __exit__(self, *exc): _thread.state.caching = self._outer
 
 # %% ../nbs/00_blocks.ipynb #c0027
 @patch
@@ -312,6 +347,10 @@ class HookHandle:
     "What `register_backward_hook` returns: `remove()` takes the hook off its Block again."
     def __init__(self, block, hook): self.block, self.hook = block, hook
     def remove(self): self.block._hooks = tuple(h for h in self.block._hooks if h is not self.hook)
+
+@patch
+def _run_hooks(self:Block):
+    for hook in self._hooks: hook(self)
 
 @patch
 def register_backward_hook(self:Block, hook) -> HookHandle:

@@ -41,13 +41,14 @@ class Sequential(Block):
     def children(self): return list(self.blocks)
 
     def forward(self, x, **kwargs):
-        for b in self.blocks: x = b(x, **kwargs)
+        for b in self._blocks: x = b(x, **kwargs)
         return x
 
     def backward(self, dout, input_grad=True):
-        for i in reversed(range(len(self.blocks))):
-            dout = self.blocks[i].backward(dout, input_grad=input_grad or i > 0)  # only the first may skip dx
-        return dout
+        blocks = self._blocks
+        if not blocks: return dout
+        for i in range(len(blocks) - 1, 0, -1): dout = blocks[i].backward(dout)
+        return blocks[0].backward(dout, input_grad=input_grad)   # only the first may skip dx
 
     def __len__(self): return len(self.blocks)
     def __iter__(self): return iter(self.blocks)

@@ -9,6 +9,7 @@ import math
 
 import torch
 from fastcore.basics import patch
+from torch import Tensor
 
 from .blocks import Block
 from .validation import boolean, finite_number, positive_int
@@ -33,18 +34,20 @@ class Linear(Block):
         self.w = torch.randn(out_features, in_features) * wstd
         self.dw = torch.zeros_like(self.w)
         if boolean('Linear', 'bias', bias): self.b, self.db = torch.randn(out_features) * wstd, torch.zeros(out_features)
-        else: self.param_names = (('w', 'dw'),)
+        else: self.b, self.param_names = None, (('w', 'dw'),)   # as in torch.nn.Linear, `b` is None
 
     def __repr__(self):
         return f'Linear({self.in_features}, {self.out_features}{"" if self.has_bias else ", bias=False"})'
 
     @property
-    def has_bias(self): return len(self.param_names) == 2
+    def has_bias(self): return self.b is not None
 
     def forward(self, x, **kwargs):
-        self._check_input(x)
+        w, b = self.w, self.b
+        if not (type(x) is Tensor and x.dim() == 2 and x.shape[1] == self.in_features and x.dtype is w.dtype
+                and x.device == w.device): self._check_input(x)   # the full check, and its errors, if the quick one fails
         x2 = x if x.dim() == 2 else x.reshape(x.shape[0], self.in_features)
-        z = torch.addmm(self.b, x2, self.w.T) if self.has_bias else torch.mm(x2, self.w.T)  # X W^T + b in one call
+        z = torch.mm(x2, w.T) if b is None else torch.addmm(b, x2, w.T)   # X W^T + b in one call
         self._save(x2, x.shape)
         return z
 
@@ -53,7 +56,7 @@ class Linear(Block):
         self._check_dout(dout, (x.shape[0], self.out_features), x)
         self._release()
         self.dw.addmm_(dout.T, x)                     # dL/dW += dout^T X, in place
-        if self.has_bias: self.db += dout.sum(0)      # dL/db += 1^T dout
+        if self.b is not None: self.db += dout.sum(0) # dL/db += 1^T dout
         if not input_grad: return None
         dx = torch.mm(dout, self.w)                   # dL/dX = dout W
         return dx if len(shape) == 2 else dx.view(shape)

@@ -5,6 +5,8 @@
 # %% ../nbs/00c_losses.ipynb #c0002
 from __future__ import annotations
 
+import math
+
 import torch
 from fastcore.basics import patch
 from torch import Tensor
@@ -49,13 +51,15 @@ def _check_scores_labels(self:CrossEntropyLoss, x, y):
     if y.shape[0] == 0: raise ValueError(f'{self!r}: the batch is empty (scores of shape {tuple(x.shape)})')
     if y.device != x.device: raise TypeError(f'{self!r}: scores are on {x.device} but labels on {y.device}')
     if y.is_meta: return                                     # shapes only: there are no values to check
-    lo, hi = (int(v) for v in torch.aminmax(y))             # two Python numbers: cheaper to compare than tensors
+    lo, hi = torch.aminmax(y)
+    lo, hi = int(lo), int(hi)                                # two Python numbers: cheaper to compare than tensors
     if lo < 0 or hi >= x.shape[1]:
         raise ValueError(f'{self!r}: labels must be in [0, {x.shape[1]}) for {x.shape[1]} classes, got values from {lo} to {hi}')
 
 @patch
 def _check_scalar_dout(self:CrossEntropyLoss, dout, like):
     "`dout` as a real number or a real 0-d tensor on `like`'s device: the gradient of the final loss with respect to this one."
+    if type(dout) is float and math.isfinite(dout): return dout   # the usual case, 1.0
     if isinstance(dout, Tensor):
         if dout.numel() != 1: raise ValueError(f'{self!r}.backward: the loss is a scalar, so dout must be one number, got shape {tuple(dout.shape)}')
         if not dout.is_floating_point(): raise TypeError(f'{self!r}.backward: dout must be a real floating-point number, got {dout.dtype}')
