@@ -146,8 +146,11 @@ def _find(self:Block, pass_id=None):
 
 @patch
 def _prune(self:Block):
-    "Drop the references of records that are gone (the list is only looked at from its end)."
-    self._calls = [r for r in self._calls if r() is not None]
+    "Take the references of records that are gone off this Block's list, in place."
+    with _backward_lock:                          # which every removal holds; a call in another thread may still append
+        calls = self._calls
+        n = len(calls)
+        calls[:n] = [r for r in calls[:n] if r() is not None]   # one assignment: what was appended meanwhile stays
 
 # %% ../nbs/00_blocks.ipynb #c0021
 def _name(block):
