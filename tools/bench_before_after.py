@@ -5,14 +5,18 @@ The variants take turns within each repetition, and each is timed in CPU time (`
 repetitions: on a shared machine, CPU time is far less disturbed by other processes than wall time. The earlier Blocks
 are read from git, so this runs in a clone of the repository.
 
-  python tools/bench_before_after.py [--commit 21a7917] [--sizes tiny small] [--repeats 7]
+  python tools/bench_before_after.py [--commit 21a7917] [--sizes tiny small] [--repeats 7] [--uncounted]
+
+--uncounted adds today's Blocks with `_save` and `_saved` that note and check no version counters: the difference is
+what the counters cost (those Blocks would not catch an in-place change; they exist only in this measurement).
 """
-import argparse, subprocess, time, types
+import argparse, contextlib, subprocess, time, types
 from pathlib import Path
 
 import nbformat
 import torch
 
+from backprop import blocks
 from backprop.benchmark import autograd_step, blocks_step, make_models
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,11 +60,28 @@ def flat_step():
     return g['flat_step']
 
 
+def _save_uncounted(self, *cache):
+    rec = blocks._thread.state.current
+    if rec is not None: rec.cache, rec.watched, rec.versions = cache, [], []
+
+def _saved_uncounted(self): return self._bwd.cache
+
+
+@contextlib.contextmanager
+def uncounted():
+    "Within it, Blocks note and check no version counters (set for a whole sample: changing a class is not free)."
+    kept = blocks.Block._save, blocks.Block._saved
+    blocks.Block._save, blocks.Block._saved = _save_uncounted, _saved_uncounted
+    try: yield
+    finally: blocks.Block._save, blocks.Block._saved = kept
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--commit', default='21a7917', help='the commit whose Blocks are "before"')
     ap.add_argument('--sizes', nargs='+', default=['tiny', 'small'])
     ap.add_argument('--repeats', type=int, default=7)
+    ap.add_argument('--uncounted', action='store_true', help="add today's Blocks without their version counters")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     mod, flat = old_blocks(args.commit), flat_step()
@@ -71,14 +92,16 @@ def main(argv=None):
         for ig, tag in ((True, ''), (False, ', input_grad=False')):
             steps['Blocks before' + tag] = old_step(mod, old_model(mod, model), x, y, ig)
             steps['Blocks now' + tag] = blocks_step(make_models(size)[0], x, y, input_grad=ig)
+            if args.uncounted: steps['Blocks now, uncounted' + tag] = blocks_step(make_models(size)[0], x, y, input_grad=ig)
             steps['flat code' + tag] = flat(make_models(size)[0], x, y, input_grad=ig)
         best = dict.fromkeys(steps, float('inf'))
         for _ in range(args.repeats):
             for name, step in steps.items():
-                t = time.process_time()
-                for _ in range(STEPS[size]): step()
-                best[name] = min(best[name], (time.process_time() - t) / STEPS[size])
-        for name, t in best.items(): print(f'  {size:6s} {name:34s} {t * 1e6:9.1f}  {t / best["autograd"]:.2f}')
+                with uncounted() if 'uncounted' in name else contextlib.nullcontext():
+                    t = time.process_time()
+                    for _ in range(STEPS[size]): step()
+                    best[name] = min(best[name], (time.process_time() - t) / STEPS[size])
+        for name, t in best.items(): print(f'  {size:6s} {name:45s} {t * 1e6:9.1f}  {t / best["autograd"]:.2f}')
 
 
 if __name__ == '__main__': main()
