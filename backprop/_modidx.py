@@ -82,6 +82,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '', 'doc_host': '', 'git_url
                                  'backprop.blocks.Block._find': ('blocks.html#block._find', 'backprop/blocks.py'),
                                  'backprop.blocks.Block._prune': ('blocks.html#block._prune', 'backprop/blocks.py'),
                                  'backprop.blocks.Block._release': ('blocks.html#block._release', 'backprop/blocks.py'),
+                                 'backprop.blocks.Block._replaced': ('blocks.html#block._replaced', 'backprop/blocks.py'),
                                  'backprop.blocks.Block._run_hooks': ('blocks.html#block._run_hooks', 'backprop/blocks.py'),
                                  'backprop.blocks.Block._save': ('blocks.html#block._save', 'backprop/blocks.py'),
                                  'backprop.blocks.Block._saved': ('blocks.html#block._saved', 'backprop/blocks.py'),

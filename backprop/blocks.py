@@ -231,6 +231,8 @@ def _saved(self:Block):
     if rec.cache is None: raise BackwardError(f'{self!r}.backward: its forward pass saved nothing (call `self._save(...)` in forward)')
     now = list(map(_version, rec.watched))
     if now != rec.versions: raise self._changed(rec, now)
+    for (p, _), t in zip(self.param_names, rec.watched):       # the parameters come first in `watched`
+        if getattr(self, p) is not t: raise self._replaced(p)
     return rec.cache
 
 @patch
@@ -252,6 +254,13 @@ def _changed(self:Block, rec, now):
     return BackwardError(f'{self!r}.backward: {names[k]} was changed in place after the forward call (version {rec.versions[k]} '
                          f'then, {now[k]} now), so its cache no longer describes it. Backpropagate before changing it '
                          '(an optimizer step goes after backward), as autograd requires.')
+
+@patch
+def _replaced(self:Block, name):
+    "The error for a parameter replaced by another tensor between a forward call and its backward call."
+    return BackwardError(f'{self!r}.backward: {name} was replaced by another tensor after the forward call, so the backward '
+                         f'call would not use the {name} that the forward call used. Replace it after backward (or change it '
+                         f'in place, `{name}.copy_(...)`, which torch counts), or call the Block again first.')
 
 # %% ../nbs/00_blocks.ipynb #c0025
 class keep_calls:
