@@ -7,8 +7,9 @@ are read from git, so this runs in a clone of the repository.
 
   python tools/bench_before_after.py [--commit 21a7917] [--sizes tiny small] [--repeats 7] [--uncounted]
 
---uncounted adds today's Blocks with `_save` and `_saved` that note and check no version counters: the difference is
-what the counters cost (those Blocks would not catch an in-place change; they exist only in this measurement).
+--uncounted adds today's Blocks with `_save` and `_saved` that note and check no version counters (nor whether a
+parameter was replaced): the difference is what those checks cost (such Blocks would miss an in-place change; they
+exist only in this measurement).
 """
 import argparse, contextlib, subprocess, time, types
 from pathlib import Path
