@@ -180,7 +180,7 @@ def _wrap_backward(backward):
     @functools.wraps(backward)
     def wrapper(self, *args, **kwargs):
         pass_id = _thread.state.backprop
-        if pass_id is None: return _top_backward(backward, self, args, kwargs)
+        if pass_id is None: return _top_backward(wrapper, self, args, kwargs)
         if self._bwd is not None: return backward(self, *args, **kwargs)    # super().backward() inside a backward
         calls = self._calls
         rec = calls[-1]() if calls else None                                 # the latest call is the usual one
@@ -196,26 +196,19 @@ def _wrap_backward(backward):
         return out
     return wrapper
 
-def _top_backward(backward, self, args, kwargs):
-    "A backward call from outside any backward pass: it consumes the latest call of this thread, under the lock."
+def _top_backward(wrapper, self, args, kwargs):
+    "A backward call from outside any backward pass: under the lock, it runs inside the pass of this thread's latest call."
     with _backward_lock:
-        calls = self._calls
-        rec = calls[-1]() if calls else None                                 # the latest call is the usual one
-        if rec is None or rec.thread != get_ident():
-            rec = self._find()
-            if rec is None: raise _no_call_left(self, None)
-        st, self._bwd = _thread.state, rec
-        st.backprop = rec.pass_id
+        rec = self._find()
+        if rec is None: raise _no_call_left(self, None)
+        st = _thread.state
+        st.backprop = rec.pass_id                                 # so `wrapper` consumes `rec`: its pass's latest call
         off = _tracked(rec, args, kwargs) and torch.is_grad_enabled()   # else no operation here can be tracked
         if off: torch.set_grad_enabled(False)
-        try:
-            out = backward(self, *args, **kwargs)
-            if rec.cache is not _CONSUMED: self._release()
+        try: return wrapper(self, *args, **kwargs)
         finally:
-            self._bwd = st.backprop = None
+            st.backprop = None
             if off: torch.set_grad_enabled(True)
-        if self._hooks: self._run_hooks()
-        return out
 
 # %% ../nbs/00_blocks.ipynb #c0022
 @patch(cls_method=True)
