@@ -74,7 +74,7 @@ class Conv2d(Block):
         return (f'Conv2d({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, '
                 f'stride={self.stride}, padding={self.padding}{impl})')
 
-    def forward(self, x, **kwargs):
+    def forward(self, x):
         self._check_input(x)
         if self.implementation == 'im2col': return self._forward_im2col(x)
         self._save(x)
@@ -85,6 +85,7 @@ class Conv2d(Block):
         x, = self._saved()
         self._check_dout(dout, self._out_shape(x), x)
         self._release()
+        if not x.shape[0]: return torch.zeros_like(x) if input_grad else None   # an empty batch adds nothing
         if self.b is not None: self.db += dout.sum((0, 2, 3))  # dL/db[o] = sum over n, i, j of dout[n, o, i, j]
         self.dw += self._weight_grad(x, dout)         # the correlation of the padded input with dout
         if not input_grad: return None
@@ -134,6 +135,7 @@ def _backward_im2col(self:Conv2d, dout, input_grad):
     cols, x = self._saved()
     self._check_dout(dout, self._out_shape(x), x)
     self._release()
+    if not x.shape[0]: return torch.zeros_like(x) if input_grad else None    # an empty batch adds nothing
     dz = dout.reshape(dout.shape[0], self.out_channels, -1)                   # dL/dZ_n: (N, O, H'*W')
     if self.b is not None: self.db += dz.sum((0, 2))                          # sum_n dZ_n 1
     self.dw += torch.matmul(dz, cols.transpose(1, 2)).sum(0).view_as(self.dw) # sum_n dZ_n U_n^T
@@ -146,9 +148,14 @@ class _Pool2d(Block):
     "What MaxPool2d and AvgPool2d share: the window, the stride, and the check of the input."
     def __init__(self,
                  kernel_size:int|tuple,     # window height and width: an integer or a pair
-                 stride:int|tuple=None):    # step between windows, an integer or a pair; `None`: the kernel size (no overlap)
-        super().__init__()
+                 stride:int|tuple=None,     # step between windows, an integer or a pair; `None`: the kernel size (no overlap)
+                 *more, **options):         # refused: torch's other options (padding, dilation, ...) are not supported
         name = type(self).__name__
+        if more or options:
+            given = ', '.join([repr(m) for m in more] + [f'{k}={v!r}' for k, v in options.items()])
+            raise TypeError(f'{name}: takes kernel_size and stride only, got {given} as well (padding, dilation and the '
+                            f'other options of torch.nn.{name} are not supported)')
+        super().__init__()
         self.kernel_size = _pair(name, 'kernel_size', kernel_size)
         self.stride = self.kernel_size if stride is None else _pair(name, 'stride', stride)
 
@@ -165,7 +172,7 @@ class _Pool2d(Block):
 # %% ../nbs/02c_convolution.ipynb #cv0039
 class MaxPool2d(_Pool2d):
     "Maximum over each window of each channel; a tied maximum passes its gradient to its first element, as torch's CPU kernel does."
-    def forward(self, x, **kwargs):
+    def forward(self, x):
         self._check_input(x)
         z, where = F.max_pool2d(x, self.kernel_size, self.stride, return_indices=True)  # where: flat index in H*W
         self._save(where, x)
@@ -178,13 +185,13 @@ class MaxPool2d(_Pool2d):
         if not input_grad: return None
         n, c, h, w = x.shape
         dx = torch.zeros(n, c, h * w, dtype=dout.dtype, device=dout.device)
-        dx.scatter_add_(2, where.reshape(n, c, -1), dout.reshape(n, c, -1))   # windows that share a maximum add
+        dx.scatter_add_(2, where.flatten(2), dout.flatten(2))   # windows that share a maximum add
         return dx.view(n, c, h, w)
 
 # %% ../nbs/02c_convolution.ipynb #cv0050
 class AvgPool2d(_Pool2d):
     "Mean over each window of each channel."
-    def forward(self, x, **kwargs):
+    def forward(self, x):
         self._check_input(x)
         self._save(x)
         return F.avg_pool2d(x, self.kernel_size, self.stride)
@@ -205,7 +212,7 @@ class Flatten(Block):
     "(N, d1, d2, ...) -> (N, d1 * d2 * ...); the backward pass reshapes the gradient back."
     def __repr__(self): return 'Flatten'
 
-    def forward(self, x, **kwargs):
+    def forward(self, x):
         self._check_tensor(x)
         if x.dim() < 1: raise ValueError('Flatten: expected input of shape (N, ...), got a tensor of shape ()')
         self._save(x.shape, x.new_empty(0))           # the shape, and a tensor of the input's dtype and device
