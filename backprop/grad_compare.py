@@ -10,7 +10,7 @@ import math
 import torch
 
 from .blocks import Block
-from .gradcheck import AG_FLOOR_CAP, AUTOGRAD_RTOL, autograd_gradients, hand_passes, param_names, pass_problems, rng_devices
+from .gradcheck import AG_FLOOR_CAP, AUTOGRAD_RTOL, _check_args, _copy, autograd_gradients, hand_passes, param_names, pass_problems, rng_devices
 
 # %% auto #0
 __all__ = ['compare_block_to_torch']
@@ -30,9 +30,10 @@ def compare_block_to_torch(block:Block,      # the Block to check
                            seed:int=42):     # seed replayed before both forward passes
     "Print and return the norm of the difference between the Block's gradients and autograd's, input first."
     kw = {} if y is None else dict(y=y)
-    with torch.random.fork_rng(devices=rng_devices(x)):
+    _check_args('compare_block_to_torch', block, x)
+    with torch.random.fork_rng(devices=rng_devices(x)):                # both passes run on copies of the Block
         p = hand_passes(block, x, kw, seed)
-        tdx, tgrads = autograd_gradients(block, x, kw, seed, p.dout)
+        tdx, tgrads = autograd_gradients(_copy(block), x, kw, seed, p.dout)
     diffs = _diffs(p, tdx, tgrads, x)
     print('Comparing gradients... ')
     for i, d in enumerate(diffs): print(f'{"input" if i == 0 else f"param#{i:02d}":8s} diff={d:.3f}')

@@ -16,6 +16,7 @@ from fastcore.basics import patch
 from torch import Tensor
 
 from .blocks import Block, no_cache
+from .validation import finite_number
 
 # %% auto #0
 __all__ = ['FD_RTOL', 'AUTOGRAD_RTOL', 'AG_FLOOR_FACTOR', 'AG_FLOOR_CAP', 'AG_TRUSTED', 'SAME_FUNCTION_RTOL', 'param_names',
@@ -63,7 +64,7 @@ def _copy(block, dtype=None):
     return c.zero_grad()
 
 # %% ../nbs/04_gradcheck.ipynb #c0016
-def _fd_grad(loss, t, coords, h):
+def _fd_grad(loss, t, coords, h, name='tensor'):
     "Central differences `(L(t + h e_i) - L(t - h e_i)) / 2h` at the flat indices `coords` of `t`."
     flat, out = t.view(-1), torch.empty(len(coords), dtype=torch.float64)
     for k, i in enumerate(coords.tolist()):
@@ -71,6 +72,8 @@ def _fd_grad(loss, t, coords, h):
         flat[i] = v + h; hi, lp = flat[i].item(), loss()
         flat[i] = v - h; lo, lm = flat[i].item(), loss()
         flat[i] = v
+        if hi == lo: raise ValueError(f'check_block: h={h:g} rounds away at {name} (element {i}, {v:g}): in float64, '
+                                      f'{v:g} + h and {v:g} - h are the same number; pass a larger h')
         out[k] = (lp - lm) / (hi - lo)               # the step actually taken, after rounding
     return out
 
@@ -232,7 +235,7 @@ def autograd_gradients(block:Block, x:Tensor, kw:dict, seed:int, dout:Tensor):
     params = [p for p, _ in block.params()]
     xt = x.detach().clone().requires_grad_()
     try:
-        for p in params: p.requires_grad_(True)
+        for p in params: p.requires_grad_(True); p.grad = None   # a stale .grad would be added to
         _reseed(seed, x.device)
         block(xt, **kw).backward(dout.clone())
         return xt.grad, [p.grad.clone() if p.grad is not None else torch.zeros_like(p) for p in params]
@@ -241,11 +244,37 @@ def autograd_gradients(block:Block, x:Tensor, kw:dict, seed:int, dout:Tensor):
         block.clear_caches()
 
 # %% ../nbs/04_gradcheck.ipynb #c0034
-def _check_args(block, x, kw):
+def _check_args(where, block, x):
+    "Raise, naming `where`, unless `block` is a Block whose parameters do not require gradients and `x` is a float tensor."
     if not all(callable(getattr(block, m, None)) for m in ('backward', 'params', 'walk')):  # a Block, from any copy of its class
-        raise TypeError(f'check_block: block must be a Block, got {type(block).__name__}')
+        raise TypeError(f'{where}: block must be a Block, got {type(block).__name__}')
     if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-        raise TypeError(f'check_block: x must be a floating-point tensor, got {getattr(x, "dtype", type(x).__name__)}')
+        raise TypeError(f'{where}: x must be a floating-point tensor, got {getattr(x, "dtype", type(x).__name__)}')
+    for name, (p, _) in zip(param_names(block), block.params()):
+        if p.requires_grad:
+            raise ValueError(f'{where}: the parameter {name} requires grad, so autograd would follow the Block\'s own '
+                             f'forward pass as well; Blocks keep plain tensors: call {name}.requires_grad_(False) first')
+
+def _undeclared(block):
+    "`Block.attribute` names of floating-point tensors, not float64, that are neither parameters, gradients nor buffers."
+    out = []
+    for b in block.walk():
+        declared = {n for pair in b.param_names for n in pair} | set(b.buffer_names)
+        out += [f'{type(b).__name__}.{k}' for k, v in vars(b).items()
+                if isinstance(v, Tensor) and v.is_floating_point() and v.dtype != torch.float64 and k not in declared]
+    return out
+
+def _check_float64(block, x, kw):
+    "Raise a TypeError that names the attribute, if the float64 copy fails because of a tensor `Block.to` does not move."
+    try:
+        with no_cache(): _copy(block, torch.float64)(x.detach().double(), **kw)
+    except (RuntimeError, TypeError) as e:
+        names = _undeclared(block)
+        if not names: raise
+        raise TypeError(f'check_block: {names[0]} is a tensor that is neither a parameter nor a buffer, so the float64 copy '
+                        'that the check makes keeps its dtype, and its forward pass fails ({}). Name it in {}.buffer_names '
+                        '(Block.to moves buffers), or make it from the input\'s dtype.'.format(
+                            str(e).splitlines()[0], names[0].split('.')[0])) from e
 
 def _one_line(block):
     r = repr(block)
@@ -393,7 +422,7 @@ def gradient_hints(block:Block, x:Tensor, rows:list, ours:list, refs:list, probl
     return out
 
 # %% ../nbs/04_gradcheck.ipynb #c0038
-def _fd_rows(block, x, kw, seed, dout, h, max_fd_elements):
+def _fd_rows(block, x, kw, seed, dout, h, max_fd_elements, names):
     "For each tensor: compared elements, their count, float64 hand-written gradient there, finite differences there, noise floor."
     c = _copy(block, torch.float64)
     x64, dout64 = x.detach().to(torch.float64, copy=True).contiguous(), dout.to(torch.float64)
@@ -408,7 +437,7 @@ def _fd_rows(block, x, kw, seed, dout, h, max_fd_elements):
     rows = []
     for i, (g, t) in enumerate(zip(ours, tensors)):
         coords = _fd_coords(t.numel(), max_fd_elements, seed + i)
-        fd = _fd_grad(loss, t, coords, h)
+        fd = _fd_grad(loss, t, coords, h, names[i])
         g = g.reshape(-1)[coords.to(g.device)] if g is not None and g.shape == t.shape else None
         rows.append((len(coords), t.numel(), g, fd, _fd_floor(noise, h, len(coords))))
     return rows
@@ -426,16 +455,19 @@ def check_block(block:Block,              # the Block to check (it is not change
                ) -> GradCheck:
     "Compare `block`'s hand-written gradients with finite differences (float64) and autograd (in `x.dtype`)."
     kw = {} if y is None else dict(y=y)
-    _check_args(block, x, kw)
+    _check_args('check_block', block, x)
+    h = finite_number('check_block', 'h', h, min=0, open_min=True)
     ag_tol = AUTOGRAD_RTOL.get(x.dtype) if autograd_rtol is None else autograd_rtol
     if ag_tol is None: raise ValueError(f'check_block: no measured autograd tolerance for {x.dtype}; pass autograd_rtol')
     res = GradCheck(_one_line(block), str(x.dtype).replace('torch.', ''), seed, h)
+    names = ['input'] + param_names(block)
     with torch.random.fork_rng(devices=rng_devices(x)):
+        _check_float64(block, x, kw)
         p = hand_passes(block, x, kw, seed)
         tdx, tgrads = autograd_gradients(_copy(block), x, kw, seed, p.dout)
         ag_floors = _ag_floors(block, x, kw, seed, p.dout, (tdx, tgrads))
-        fd_rows = _fd_rows(block, x, kw, seed, p.dout, h, max_fd_elements)
-    names, shapes = ['input'] + param_names(block), [x.shape] + [q.shape for q, _ in block.params()]
+        fd_rows = _fd_rows(block, x, kw, seed, p.dout, h, max_fd_elements, names)
+    shapes = [x.shape] + [q.shape for q, _ in block.params()]
     for name, shape, g, t, agf, (k, n, g64, fd, floor) in zip(names, shapes, [p.dx] + p.grads, [tdx] + tgrads, ag_floors, fd_rows):
         fa, fr = _errors(g64, fd)
         aa, ar = _errors(g, torch.zeros(shape) if t is None else t)  # autograd gives None when L does not depend on x
