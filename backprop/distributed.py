@@ -22,7 +22,7 @@ from fastcore.basics import patch
 from torch.utils.data import DataLoader, DistributedSampler, Subset
 
 from . import validation
-from .blocks import Block, CrossEntropyLoss, Linear, Sequential, TanH
+from .blocks import BackwardError, Block, CrossEntropyLoss, Linear, Sequential, TanH, _name
 from .models import MLP
 from .optimizers import MomentumSGD, VanillaSGD
 from .training import BatchResult, BlocksTrainer, EpochResult, load_digits_data
@@ -205,7 +205,9 @@ class OverlappedReducer:
         self._buckets_of = {}                                                    # id(Block) -> its buckets
         for k, ids in enumerate(self._owners):
             for i in ids: self._buckets_of.setdefault(i, []).append(k)
-        for b in {id(b): b for b, _ in owned}.values(): b.register_backward_hook(self._on_backward)
+        for b in {id(b): b for b, _ in owned}.values():
+            b.register_backward_pre_hook(self._before_backward)
+            b.register_backward_hook(self._on_backward)
 
     def __repr__(self): return f'OverlappedReducer({len(self.grads)} gradients in {len(self.buckets)} buckets)'
 
@@ -219,6 +221,16 @@ def start(self:OverlappedReducer,
     self._waiting = [len(ids) for ids in self._owners]   # Blocks of each bucket not complete yet
     self._done, self._works, self._flats, self._late = set(), [], [], 0
     self._active = True
+
+@patch
+def _before_backward(self:OverlappedReducer, block):
+    "Before a backward call of `block` adds anything: refuse it if this step has counted all the Block's uses already."
+    if self._active and id(block) in self._done:
+        raise BackwardError(f'{self!r}: {_name(block)} is backpropagated again after all its uses in this step were counted '
+                            '(a second backward pass between start() and finish(), as gradient accumulation makes), and its '
+                            'gradients may be on their way already, so this pass would be lost. To accumulate, make the '
+                            'backward passes before the last outside start() and finish() (gradients add up), then start(), '
+                            'the last backward pass, and finish().')
 
 @patch
 def _on_backward(self:OverlappedReducer, block):
@@ -351,7 +363,7 @@ class DistributedTrainer(BlocksTrainer):
         if self.reducer is not None: self.reducer.start(share)
         scores = self.model(x)
         loss = self.loss_fn(scores, y)
-        self.model.backward(self.loss_fn.backward(), input_grad=False)
+        self.model.backward(self.loss_fn.backward(), input_grad=False, output=scores)
         if self.reducer is not None: self.late_buckets += self.reducer.finish()
         else: average_gradients(self.model, share, self.bucket_bytes, self.group)
         self.optimizer.step()
