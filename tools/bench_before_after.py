@@ -3,15 +3,16 @@ and under autograd, side by side in one process.
 
 The variants take turns within each repetition, and each is timed in CPU time (`time.process_time`), the best of the
 repetitions: on a shared machine, CPU time is far less disturbed by other processes than wall time. The earlier Blocks
-are read from git, so this runs in a clone of the repository.
+are the package as it was at that commit, read from git into a temporary folder and imported under another name, so
+this runs in a clone of the repository.
 
-  python tools/bench_before_after.py [--commit 21a7917] [--sizes tiny small] [--repeats 7] [--uncounted]
+  python tools/bench_before_after.py [--commit 46a5d0a] [--sizes tiny small] [--repeats 7] [--uncounted]
 
---uncounted adds today's Blocks with `_save` and `_saved` that note and check no version counters (nor whether a
-parameter was replaced): the difference is what those checks cost (such Blocks would miss an in-place change; they
-exist only in this measurement).
+--uncounted adds today's Blocks with `_save` and `_saved` that note and check no version counters (nor memory
+addresses, nor whether a parameter was replaced): the difference is what those checks cost (such Blocks would miss an
+in-place change; they exist only in this measurement).
 """
-import argparse, contextlib, subprocess, time, types
+import argparse, contextlib, importlib, io, subprocess, sys, tarfile, tempfile, time
 from pathlib import Path
 
 import nbformat
@@ -24,14 +25,14 @@ ROOT = Path(__file__).resolve().parent.parent
 STEPS = {'tiny': 300, 'small': 40, 'medium': 3, 'large': 1}   # steps per timed sample
 
 
-def old_blocks(commit):
-    "The `backprop.blocks` module as it was at `commit`, with that commit's `MLP` added to it."
-    def source(name): return subprocess.check_output(['git', 'show', f'{commit}:backprop/{name}.py'], cwd=ROOT, text=True)
-    mod = types.ModuleType('blocks_before')
-    exec(compile(source('blocks'), f'blocks.py@{commit}', 'exec'), mod.__dict__)
-    models = '\n'.join(l for l in source('models').splitlines() if not l.startswith('from .blocks import'))
-    exec(compile(models, f'models.py@{commit}', 'exec'), mod.__dict__)   # its Blocks are the ones just defined
-    return mod
+def old_package(commit, where):
+    "The `backprop` package as it was at `commit`, unpacked into `where` and imported as `backprop_<commit>`."
+    name = f'backprop_{commit}'
+    data = subprocess.check_output(['git', 'archive', '--format=tar', commit, 'backprop'], cwd=ROOT)
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar: tar.extractall(where, filter='data')
+    (Path(where)/'backprop').rename(Path(where)/name)
+    sys.path.insert(0, str(where))
+    return importlib.import_module(f'{name}.models')   # its imports are relative: the old Blocks, the old MLP
 
 
 def old_model(mod, model):
@@ -44,7 +45,7 @@ def old_model(mod, model):
 
 def old_step(mod, model, x, y, input_grad, lr=1e-3):
     "`blocks_step` with the earlier Blocks: the homework's calls, then a fused SGD update."
-    loss_fn = mod.CrossEntropyLoss()
+    loss_fn = importlib.import_module(mod.__name__.rsplit('.', 1)[0] + '.blocks').CrossEntropyLoss()
     params, grads = (list(t) for t in zip(*model.params()))
     def step():
         loss_fn(model(x), y)
@@ -63,7 +64,7 @@ def flat_step():
 
 def _save_uncounted(self, *cache):
     rec = blocks._thread.state.current
-    if rec is not None: rec.cache, rec.watched, rec.versions = cache, [], []
+    if rec is not None: rec.cache, rec.watched, rec.versions, rec.storage = cache, [], [], []
 
 def _saved_uncounted(self): return self._bwd.cache
 
@@ -79,30 +80,31 @@ def uncounted():
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument('--commit', default='21a7917', help='the commit whose Blocks are "before"')
+    ap.add_argument('--commit', default='46a5d0a', help='the commit whose Blocks are "before"')
     ap.add_argument('--sizes', nargs='+', default=['tiny', 'small'])
     ap.add_argument('--repeats', type=int, default=7)
     ap.add_argument('--uncounted', action='store_true', help="add today's Blocks without their version counters")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
-    mod, flat = old_blocks(args.commit), flat_step()
-    print(f'CPU time per step in µs, best of {args.repeats}, 1 thread, torch {torch.__version__}; ratio to autograd')
-    for size in args.sizes:
-        model, net, x, y = make_models(size)
-        steps = {'autograd': autograd_step(net, x, y)}
-        for ig, tag in ((True, ''), (False, ', input_grad=False')):
-            steps['Blocks before' + tag] = old_step(mod, old_model(mod, model), x, y, ig)
-            steps['Blocks now' + tag] = blocks_step(make_models(size)[0], x, y, input_grad=ig)
-            if args.uncounted: steps['Blocks now, uncounted' + tag] = blocks_step(make_models(size)[0], x, y, input_grad=ig)
-            steps['flat code' + tag] = flat(make_models(size)[0], x, y, input_grad=ig)
-        best = dict.fromkeys(steps, float('inf'))
-        for _ in range(args.repeats):
-            for name, step in steps.items():
-                with uncounted() if 'uncounted' in name else contextlib.nullcontext():
-                    t = time.process_time()
-                    for _ in range(STEPS[size]): step()
-                    best[name] = min(best[name], (time.process_time() - t) / STEPS[size])
-        for name, t in best.items(): print(f'  {size:6s} {name:45s} {t * 1e6:9.1f}  {t / best["autograd"]:.2f}')
+    with tempfile.TemporaryDirectory() as where:
+        mod, flat = old_package(args.commit, where), flat_step()
+        print(f'CPU time per step in µs, best of {args.repeats}, 1 thread, torch {torch.__version__}; ratio to autograd')
+        for size in args.sizes:
+            model, net, x, y = make_models(size)
+            steps = {'autograd': autograd_step(net, x, y)}
+            for ig, tag in ((True, ''), (False, ', input_grad=False')):
+                steps['Blocks before' + tag] = old_step(mod, old_model(mod, model), x, y, ig)
+                steps['Blocks now' + tag] = blocks_step(make_models(size)[0], x, y, input_grad=ig)
+                if args.uncounted: steps['Blocks now, uncounted' + tag] = blocks_step(make_models(size)[0], x, y, input_grad=ig)
+                steps['flat code' + tag] = flat(make_models(size)[0], x, y, input_grad=ig)
+            best = dict.fromkeys(steps, float('inf'))
+            for _ in range(args.repeats):
+                for name, step in steps.items():
+                    with uncounted() if 'uncounted' in name else contextlib.nullcontext():
+                        t = time.process_time()
+                        for _ in range(STEPS[size]): step()
+                        best[name] = min(best[name], (time.process_time() - t) / STEPS[size])
+            for name, t in best.items(): print(f'  {size:6s} {name:45s} {t * 1e6:9.1f}  {t / best["autograd"]:.2f}')
 
 
 if __name__ == '__main__': main()
