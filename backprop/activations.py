@@ -36,7 +36,7 @@ class Activation(Block):
     def derivative(self, y, out=None):
         "f'(x) from y = f(x), written into `out` (new memory if `None`)."
 
-    def forward(self, x, **kwargs):
+    def forward(self, x):
         self._check_tensor(x)
         y = self.f(x)
         self._save(y)
@@ -91,7 +91,7 @@ class Dropout(Block):
 
     def __repr__(self): return f'Dropout(p={self.p})'
 
-    def forward(self, x, **kwargs):
+    def forward(self, x):
         self._check_tensor(x)
         if not self.training or self.p == 0:
             self._save(None, x)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import abc
 import functools
 import importlib
+import inspect
 import itertools
 import operator
 import threading
@@ -27,25 +28,34 @@ __all__ = ['Block', 'BackwardError', 'keep_calls', 'no_cache', 'HookHandle', 'Li
 
 # %% ../nbs/00_blocks.ipynb #c0010
 class _Call:
-    "One forward call of a Block: its cache, the versions of its tensors, and the records it keeps alive."
-    __slots__ = ('owner', 'cache', 'watched', 'versions', 'pass_id', 'thread', 'keep', 'tracked', '__weakref__')
+    "One forward call of a Block: its cache, the versions and memory of its tensors, and the records it keeps alive."
+    __slots__ = ('owner', 'cache', 'watched', 'versions', 'storage', 'pass_id', 'thread', 'top', 'kept', 'keep', 'tracked',
+                 '__weakref__')
 
 class _State:
     "Per thread: the top-level call being computed, the innermost call, and the top-level call being backpropagated."
-    __slots__ = ('root', 'current', 'backprop', 'caching', 'keeping')
+    __slots__ = ('root', 'current', 'backprop', 'caching', 'keeping', 'thread')
     def __init__(self):
         self.root, self.current, self.backprop = None, None, None
         self.caching, self.keeping = True, False
+        self.thread = threading.current_thread()   # to tell when the thread has ended (thread numbers are reused)
 
 class _PerThread(threading.local):
     "`.state`: this thread's `_State` (read once per call: a thread-local attribute costs four plain ones)."
     def __init__(self): self.state = _State()
 
+class _TopRef(weakref.ref):
+    "A Block's reference to one of its top-level calls; once the call is gone, it still says which thread made it."
+    __slots__ = ('thread',)
+
 _thread = _PerThread()
 _pass_ids = itertools.count(1)       # one number per top-level call
 _backward_lock = threading.RLock()   # one backward pass at a time adds to the gradients
 _CONSUMED = ('consumed',)            # the cache of a record that has been backpropagated
+_FAILED = ('failed',)                # the cache of a record whose top-level call raised
+_UNRECORDED = object()               # the `root` of a call inside `no_cache()`: calls inside it are nested, and recorded nowhere
 _version = operator.attrgetter('_version')  # a tensor's version counter: torch adds 1 at each in-place change
+_data_ptr = Tensor.data_ptr                 # where a tensor's memory starts: `t.data = other` moves it, with no new version
 
 # %% ../nbs/00_blocks.ipynb #c0011
 class Block(abc.ABC):
@@ -53,10 +63,11 @@ class Block(abc.ABC):
     param_names = ()   # (parameter, gradient) attribute names, such as `(('w', 'dw'), ('b', 'db'))`
     buffer_names = ()  # tensors that are state but not parameters, such as running statistics: `to` moves them too
     _hooks = ()        # functions called after each backward call of this Block (`register_backward_hook`)
+    _pre_hooks = ()    # functions called before it (`register_backward_pre_hook`)
 
     def __init__(self):
         self.training = True
-        self._calls, self._last, self._kept, self._bwd = [], None, [], None
+        self._calls, self._last, self._kept, self._bwd = [], {}, [], None
 
     @abc.abstractmethod
     def forward(self, *args, **kwargs):
@@ -81,53 +92,115 @@ def _handed_out(out, rec):
 # %% ../nbs/00_blocks.ipynb #c0016
 @patch
 def __call__(self:Block, *args, **kwargs):
+    try: calls = self._calls
+    except AttributeError: raise TypeError(f'{type(self).__name__}.__init__ must call super().__init__()') from None
     st = _thread.state
     root = st.root
-    if root is not None:                                          # a call inside another Block's call
-        rec = _Call()
-        rec.owner, rec.cache = self, None
-        rec.pass_id, rec.thread = root.pass_id, root.thread         # the top-level call it belongs to
-        root.keep.append(rec)
-        prev, st.current = st.current, rec
-        try: out = self.forward(*args, **kwargs)
-        finally: st.current = prev
-    elif st.caching:                                              # a top-level call
-        rec = _Call()
-        rec.owner, rec.cache, rec.keep, rec.tracked = self, None, [], False
-        rec.pass_id, rec.thread = next(_pass_ids), get_ident()
+    if kwargs: kwargs = self._keywords(kwargs, nested=root is not None)
+    if root is None:
+        if not st.caching:                                        # inside no_cache(): no records at all
+            st.root = _UNRECORDED
+            try: return self.forward(*args, **kwargs)
+            finally: st.root = None
+        rec = _Call()                                             # a top-level call
+        rec.owner, rec.cache, rec.top, rec.kept, rec.keep, rec.tracked = self, None, True, st.keeping, [], False
+        rec.pass_id, rec.thread = next(_pass_ids), st
         st.root = st.current = rec
         try: out = self.forward(*args, **kwargs)
+        except BaseException: _failed(rec); raise
         finally: st.root = st.current = None
         for t in (*args, *kwargs.values()) if kwargs else args:  # the data flow that Blocks can see
             if isinstance(t, Tensor):
                 up = t.__dict__.get('_bp_call')                    # the record of the top-level call that made t
                 if up is not None: rec.keep.append(up)
                 if t.requires_grad: rec.tracked = True             # autograd follows this call: backward must not
-        self._last = rec
-        if st.keeping: self._kept.append(rec)
+        self._keep_latest(rec, st)
         out = _handed_out(out, rec)
-    else: return self.forward(*args, **kwargs)                    # inside no_cache(): no records at all
-    try: calls = self._calls                                      # listed only once the call has succeeded
-    except AttributeError: raise TypeError(f'{type(self).__name__}.__init__ must call super().__init__()') from None
-    calls.append(weakref.ref(rec))
+        ref = _TopRef(rec)
+        ref.thread = st
+    elif root is _UNRECORDED: return self.forward(*args, **kwargs)
+    else:                                                         # a call inside another Block's call
+        rec = _Call()
+        rec.owner, rec.cache, rec.top = self, None, False
+        rec.pass_id, rec.thread = root.pass_id, root.thread         # the top-level call it belongs to
+        root.keep.append(rec)
+        prev, st.current = st.current, rec
+        try: out = self.forward(*args, **kwargs)
+        finally: st.current = prev
+        ref = weakref.ref(rec)
+    calls.append(ref)                                             # listed only once the call has succeeded
     if len(calls) > 32: self._prune()
     return out
 
+# %% ../nbs/00_blocks.ipynb #c0016a
+@patch
+def _keep_latest(self:Block, rec, st):
+    "Keep `rec` pending as this thread's latest call of the Block (one per thread), and inside `keep_calls()` until consumed."
+    last = self._last
+    last[st] = rec
+    if len(last) > 1:                                           # several threads: forget those that have ended
+        for s in [s for s in list(last) if not s.thread.is_alive()]: last.pop(s, None)
+    if rec.kept: self._kept.append(rec)
+
+def _failed(rec):
+    "Mark the record of a top-level call that raised, and those of the calls made inside it, so that no backward consumes them."
+    with _backward_lock:                                        # which every removal from a Block's list holds
+        for r in [rec, *rec.keep]:                              # (a failed call never lists its own record)
+            r.cache = _FAILED
+            calls = r.owner._calls
+            for i in range(len(calls) - 1, -1, -1):
+                if calls[i]() is r: del calls[i]; break
+
+# %% ../nbs/00_blocks.ipynb #c0016b
+_KEYWORDS = {}   # Block class -> (the names its forward takes, whether it passes other keywords on: `**kwargs`)
+
+def _forward_keywords(cls):
+    "The keyword arguments that `cls.forward` names, and whether it takes any others (`**kwargs`) to pass on."
+    try: return _KEYWORDS[cls]
+    except KeyError: pass
+    ps = list(inspect.signature(cls.forward).parameters.values())[1:]
+    names = frozenset(p.name for p in ps if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
+    _KEYWORDS[cls] = names, any(p.kind is p.VAR_KEYWORD for p in ps)
+    return _KEYWORDS[cls]
+
+@patch
+def _keywords(self:Block, kwargs, nested):
+    "The keyword arguments of a call that this Block takes; at top level, one that no Block here takes is an error."
+    names, passes_on = _forward_keywords(type(self))
+    if not nested:
+        taken = set(names)
+        if passes_on:
+            for b in self.walk(): taken |= _forward_keywords(type(b))[0]
+        unknown = [k for k in kwargs if k not in taken]
+        if unknown: raise TypeError(_unknown_keyword(self, unknown[0], passes_on))
+    if passes_on or all(k in names for k in kwargs): return kwargs
+    return {k: v for k, v in kwargs.items() if k in names}         # inside a container: the others are for other Blocks
+
+def _unknown_keyword(block, key, container):
+    if not container:
+        takes = list(inspect.signature(type(block).forward).parameters)[1:]
+        return f'{_name(block)}: unexpected keyword argument {key!r}; its forward takes ({", ".join(takes)})'
+    takers = sorted({f'{type(b).__name__} takes {", ".join(sorted(_forward_keywords(type(b))[0] - {"x"}))}' for b in block.walk()
+                     if _forward_keywords(type(b))[0] - {'x'}})
+    return (f'{_name(block)}: no Block in it takes the keyword argument {key!r}; a container passes keywords to the Blocks '
+            f'whose forward names them' + (f' ({"; ".join(takers)})' if takers else ', and none here names any'))
+
 # %% ../nbs/00_blocks.ipynb #c0018
 class BackwardError(RuntimeError):
-    "A backward call has no forward call left to consume, or the one it would consume no longer describes its tensors."
+    "A backward call cannot tell which forward call it belongs to, has none left, or the call no longer describes its tensors."
 
 @patch
 def _save(self:Block, *cache):
-    "Keep `cache` for the backward call of the current forward call, with the versions of its tensors and parameters."
+    "Keep `cache` for the backward call of the current forward call, with the versions and memory of its tensors and parameters."
     rec = _thread.state.current
     if rec is None: return                                      # inside no_cache()
     if rec.owner is not self: raise _called_forward(self, rec.owner)
-    watched = []                                                # whose in-place change would make `cache` wrong
+    watched = []                                                # whose change would make `cache` wrong
     for p, _ in self.param_names: watched.append(getattr(self, p))
     for t in cache:
         if isinstance(t, Tensor): watched.append(t)
-    rec.cache, rec.watched, rec.versions = cache, watched, list(map(_version, watched))
+    rec.cache, rec.watched = cache, watched
+    rec.versions, rec.storage = list(map(_version, watched)), list(map(_data_ptr, watched))
 
 def _called_forward(block, caller):
     "The error for a `forward` called directly inside another Block's call, whose record it would take over."
@@ -136,21 +209,63 @@ def _called_forward(block, caller):
 
 # %% ../nbs/00_blocks.ipynb #c0020
 @patch
-def _find(self:Block, pass_id=None):
-    "The latest live record of this thread (or of the top-level call `pass_id`), or `None`."
-    if pass_id is None: me = get_ident()
+def _find(self:Block, pass_id):
+    "The latest live record of this Block in the top-level call `pass_id`, or `None`."
     for ref in reversed(self._calls):
         rec = ref()
-        if rec is not None and (rec.pass_id == pass_id if pass_id is not None else rec.thread == me): return rec
+        if rec is not None and rec.pass_id == pass_id: return rec
     return None
 
 @patch
 def _prune(self:Block):
-    "Take the references of records that are gone off this Block's list, in place."
+    "Take the references of records that are gone off this Block's list, in place; keep the latest gone call of each thread."
     with _backward_lock:                          # which every removal holds; a call in another thread may still append
         calls = self._calls
         n = len(calls)
-        calls[:n] = [r for r in calls[:n] if r() is not None]   # one assignment: what was appended meanwhile stays
+        kept, marked = [], set()
+        for ref in reversed(calls[:n]):
+            t = getattr(ref, 'thread', None)      # a top-level call's reference says which thread made it
+            if ref() is not None: kept.append(ref)
+            elif t is not None and t not in marked: marked.add(t); kept.append(ref)  # so that a backward knows a call is gone
+        calls[:n] = kept[::-1]                    # one assignment: what was appended meanwhile stays
+
+# %% ../nbs/00_blocks.ipynb #c0020a
+@patch
+def _top_call(self:Block, st, output=None):
+    "The record that a backward call made outside any backward pass consumes, or the `BackwardError` that says why there is none."
+    if output is not None: return self._call_of(output)
+    pending, gone = [], False
+    for ref in reversed(self._calls):
+        rec = ref()
+        if rec is None:
+            if not pending and getattr(ref, 'thread', None) is st: gone = True   # a later call of this thread died unconsumed
+        elif rec.top and rec.thread is st: pending.append(rec)
+    if not pending: raise _nothing_to_consume(self, st, gone)
+    if gone: raise BackwardError(f'{_name(self)}.backward: a later forward call of this Block in this thread is gone without '
+                                 'being backpropagated (nothing held its output), so dout may belong to it rather than to '
+                                 f'the pending call. {_WAYS_OUT}')
+    if len(pending) > 1 and not pending[0].kept:
+        raise BackwardError(f'{_name(self)}.backward: {len(pending)} forward calls of this Block are pending in this thread, '
+                            f'and dout does not say which one it belongs to. {_WAYS_OUT}')
+    return pending[0]
+
+_WAYS_OUT = ('Name the call by its output, `backward(dout, output=z)`; make the calls that are not backpropagated (for '
+             'accuracy, monitoring) inside `with no_cache():`; or make the calls inside `with keep_calls():`, whose calls '
+             'are backpropagated last first.')
+
+@patch
+def _call_of(self:Block, output):
+    "The record of the top-level call that returned `output`, or the `BackwardError` that says why it cannot be consumed."
+    rec = output.__dict__.get('_bp_call') if isinstance(output, Tensor) else None
+    what = f'{_name(self)}.backward(dout, output=...)'
+    if rec is None:
+        raise BackwardError(f'{what}: output must be a tensor that a top-level call of a Block returned, got '
+                            + (f'a tensor without a call record (a view of one or a result computed from it, or a call made '
+                               f'inside no_cache())' if isinstance(output, Tensor) else type(output).__name__))
+    if rec.owner is not self: raise BackwardError(f'{what}: output was returned by a call of {_name(rec.owner)}, not of this Block')
+    if rec.cache is _CONSUMED: raise BackwardError(f'{what}: the call that returned output has been backpropagated already '
+                                                   '(a forward call can be backpropagated once)')
+    return rec
 
 # %% ../nbs/00_blocks.ipynb #c0021
 def _name(block):
@@ -158,57 +273,87 @@ def _name(block):
     r = repr(block)
     return type(block).__name__ if '\n' in r else r
 
-def _no_call_left(block, pass_id):
-    where = 'in the top-level call being backpropagated' if pass_id is not None else 'in this thread'
-    return BackwardError(
-        f'{_name(block)}.backward: no forward call of this Block is left to consume {where}. A call can be backpropagated '
-        'once, while its output, or a Block output computed from it, is held (the latest top-level call of each Block '
-        'is always kept). Hold the outputs, or make the calls inside `with keep_calls():` when data passes through '
-        'plain torch operations between them. Calls made inside `no_cache()` cache nothing.')
+def _nothing_to_consume(block, st, gone):
+    "The error for a backward call outside any backward pass that finds no call of its Block to consume."
+    live = [r for r in (ref() for ref in block._calls) if r is not None]
+    head = f'{_name(block)}.backward: no forward call of this Block is left to consume in this thread'
+    if any(not r.top and r.thread is st for r in live):
+        return BackwardError(f'{head}: its pending calls were made inside calls of other Blocks (a container), whose '
+                             'backward consumes them; backpropagate the Block that was called.')
+    if live: return BackwardError(f'{head}: its pending calls were made in other threads. Backpropagate them there, or '
+                                  'name one by its output, `backward(dout, output=z)`.')
+    why = (' Its latest calls are gone: nothing held their outputs.' if gone else '')
+    return BackwardError(f'{head}.{why} A call can be backpropagated once, while its output, or a Block output computed '
+                         'from it, is held (the latest call of each thread is always kept). Hold the outputs, or make the '
+                         'calls inside `with keep_calls():` when data passes through plain torch operations between them. '
+                         'Calls made inside `no_cache()` cache nothing.')
 
-def _tracked(rec, args, kwargs):
-    "Whether autograd could follow the backward pass of `rec`: its top-level call had a tracked input, or `dout` is tracked."
-    try:
-        if rec.tracked: return True
-    except AttributeError: return True                          # a record inside another call: assume it could
-    for a in (*args, *kwargs.values()) if kwargs else args:
-        if isinstance(a, Tensor) and a.requires_grad: return True
-    return False
+def _no_call_left(block):
+    return BackwardError(f'{_name(block)}.backward: no forward call of this Block is left to consume in the top-level call '
+                         'being backpropagated (its backward was called more often than the Block was called in it).')
 
+# %% ../nbs/00_blocks.ipynb #c0021a
 def _wrap_backward(backward):
     "`backward`, consuming one record of its Block per call."
     @functools.wraps(backward)
-    def wrapper(self, *args, **kwargs):
-        pass_id = _thread.state.backprop
-        if pass_id is None: return _top_backward(wrapper, self, args, kwargs)
+    def wrapper(self, *args, output=None, **kwargs):
+        st = _thread.state
+        pass_id = st.backprop
+        if pass_id is None: return _top_backward(backward, self, st, args, kwargs, output)
         if self._bwd is not None: return backward(self, *args, **kwargs)    # super().backward() inside a backward
+        if output is not None:
+            raise BackwardError(f'{_name(self)}.backward: output= names a top-level call; inside a backward pass, a Block '
+                                'consumes its calls of the top-level call being backpropagated, last first')
         calls = self._calls
         rec = calls[-1]() if calls else None                                 # the latest call is the usual one
         if rec is None or rec.pass_id != pass_id:
             rec = self._find(pass_id)
-            if rec is None: raise _no_call_left(self, pass_id)
-        self._bwd = rec
-        try:
-            out = backward(self, *args, **kwargs)
-            if rec.cache is not _CONSUMED: self._release()                   # a Block that caches nothing
-        finally: self._bwd = None
-        if self._hooks: self._run_hooks()
-        return out
+            if rec is None: raise _no_call_left(self)
+        return _consume(self, rec, backward, args, kwargs)
     return wrapper
 
-def _top_backward(wrapper, self, args, kwargs):
-    "A backward call from outside any backward pass: under the lock, it runs inside the pass of this thread's latest call."
+def _consume(block, rec, backward, args, kwargs):
+    "Run `backward` on the record `rec`, which it consumes (`_release`), with the Block's hooks before and after."
+    if block._pre_hooks: block._run_hooks(block._pre_hooks)
+    block._bwd = rec
+    try:
+        out = backward(block, *args, **kwargs)
+        if rec.cache is not _CONSUMED: block._release()                     # a Block that caches nothing
+    finally: block._bwd = None
+    if block._hooks: block._run_hooks(block._hooks)
+    return out
+
+def _top_backward(backward, self, st, args, kwargs, output):
+    "A backward call from outside any backward pass: under the lock, it runs the pass of the call it belongs to."
     with _backward_lock:
-        rec = self._find()
-        if rec is None: raise _no_call_left(self, None)
-        st = _thread.state
-        st.backprop = rec.pass_id                                 # so `wrapper` consumes `rec`: its pass's latest call
+        rec = self._top_call(st, output)
+        _check_pass(rec)                                          # raises before any gradient changes
+        st.backprop = rec.pass_id                                 # the calls inside it consume their records of this pass
         off = _tracked(rec, args, kwargs) and torch.is_grad_enabled()   # else no operation here can be tracked
         if off: torch.set_grad_enabled(False)
-        try: return wrapper(self, *args, **kwargs)
+        try: return _consume(self, rec, backward, args, kwargs)
         finally:
             st.backprop = None
             if off: torch.set_grad_enabled(True)
+
+def _tracked(rec, args, kwargs):
+    "Whether autograd could follow the backward pass of `rec`: its top-level call had a tracked input, or `dout` is tracked."
+    if rec.tracked: return True
+    for a in (*args, *kwargs.values()) if kwargs else args:
+        if isinstance(a, Tensor) and a.requires_grad: return True
+    return False
+
+# %% ../nbs/00_blocks.ipynb #c0021b
+def _check_pass(rec):
+    "Raise before a backward pass starts if a call that it consumes no longer describes its tensors and parameters."
+    for r in (rec, *rec.keep):
+        cache = r.cache
+        if r.pass_id != rec.pass_id or cache is None or cache is _CONSUMED: continue   # another call's, or nothing cached
+        w = r.watched
+        if list(map(_version, w)) != r.versions or list(map(_data_ptr, w)) != r.storage: raise r.owner._changed(r)
+        block = r.owner
+        for (p, _), t in zip(block.param_names, w):               # the parameters come first in `watched`
+            if getattr(block, p) is not t: raise block._replaced(p)
 
 # %% ../nbs/00_blocks.ipynb #c0022
 @patch(cls_method=True)
@@ -218,15 +363,13 @@ def __init_subclass__(cls:Block, **kwargs):
 
 @patch
 def _saved(self:Block):
-    "The cache of the forward call being backpropagated, once it is checked that none of its tensors changed."
+    "The cache of the forward call being backpropagated (its tensors were checked when the backward pass started)."
     rec = self._bwd
     if rec is None: raise BackwardError(f'{self!r}: _saved() is only for use inside backward')
-    if rec.cache is None: raise BackwardError(f'{self!r}.backward: its forward pass saved nothing (call `self._save(...)` in forward)')
-    now = list(map(_version, rec.watched))
-    if now != rec.versions: raise self._changed(rec, now)
-    for (p, _), t in zip(self.param_names, rec.watched):       # the parameters come first in `watched`
-        if getattr(self, p) is not t: raise self._replaced(p)
-    return rec.cache
+    cache = rec.cache
+    if cache is None: raise BackwardError(f'{self!r}.backward: its forward pass saved nothing (call `self._save(...)` in forward)')
+    if cache is _CONSUMED: raise BackwardError(f'{self!r}.backward: _saved() after _release(): the cache is freed')
+    return cache
 
 @patch
 def _release(self:Block):
@@ -240,13 +383,18 @@ def _release(self:Block):
 
 # %% ../nbs/00_blocks.ipynb #c0023
 @patch
-def _changed(self:Block, rec, now):
-    "The error for a tensor changed in place between a forward call and its backward call."
+def _changed(self:Block, rec):
+    "The error for a tensor changed in place, or given other memory, between a forward call and its backward call."
     names = [p for p, _ in self.param_names] + [f'its cached tensor [{i}]' for i, t in enumerate(rec.cache) if isinstance(t, Tensor)]
-    k = next(i for i, (a, b) in enumerate(zip(rec.versions, now)) if a != b)
-    return BackwardError(f'{self!r}.backward: {names[k]} was changed in place after the forward call (version {rec.versions[k]} '
-                         f'then, {now[k]} now), so its cache no longer describes it. Backpropagate before changing it '
-                         '(an optimizer step goes after backward), as autograd requires.')
+    now, where = list(map(_version, rec.watched)), list(map(_data_ptr, rec.watched))
+    k = next(i for i in range(len(names)) if now[i] != rec.versions[i] or where[i] != rec.storage[i])
+    if now[k] != rec.versions[k]:
+        return BackwardError(f'{self!r}.backward: {names[k]} was changed in place after the forward call (version '
+                             f'{rec.versions[k]} then, {now[k]} now), so its cache no longer describes it. Backpropagate '
+                             'before changing it (an optimizer step goes after backward), as autograd requires.')
+    return BackwardError(f'{self!r}.backward: {names[k]} was given other memory after the forward call (`.data = ...`, which '
+                         'torch does not count as a change), so its cache no longer describes it. Backpropagate first, '
+                         'or call the Block again.')
 
 @patch
 def _replaced(self:Block, name):
@@ -300,7 +448,7 @@ def clear_caches(self:Block):
     for b in self.walk():
         for r in b._calls:
             if r() is not None: r().cache = _CONSUMED
-        b._calls, b._last, b._kept = [], None, []
+        b._calls, b._last, b._kept = [], {}, []
     return self
 
 # %% ../nbs/00_blocks.ipynb #c0029
@@ -312,7 +460,7 @@ def __getstate__(self:Block):
 @patch
 def __setstate__(self:Block, state):
     self.__dict__.update(state)
-    self._calls, self._last, self._kept, self._bwd = [], None, [], None
+    self._calls, self._last, self._kept, self._bwd = [], {}, [], None
 
 # %% ../nbs/00_blocks.ipynb #c0030
 @patch
@@ -350,12 +498,12 @@ def to(self:Block, *args, device=None, dtype=None):
 
 class HookHandle:
     "What `register_backward_hook` returns: `remove()` takes the hook off its Block again."
-    def __init__(self, block, hook): self.block, self.hook = block, hook
-    def remove(self): self.block._hooks = tuple(h for h in self.block._hooks if h is not self.hook)
+    def __init__(self, block, hook, where='_hooks'): self.block, self.hook, self.where = block, hook, where
+    def remove(self): setattr(self.block, self.where, tuple(h for h in getattr(self.block, self.where) if h is not self.hook))
 
 @patch
-def _run_hooks(self:Block):
-    for hook in self._hooks: hook(self)
+def _run_hooks(self:Block, hooks):
+    for hook in hooks: hook(self)
 
 @patch
 def register_backward_hook(self:Block, hook) -> HookHandle:
@@ -363,6 +511,13 @@ def register_backward_hook(self:Block, hook) -> HookHandle:
     if not callable(hook): raise TypeError(f'{_name(self)}.register_backward_hook: hook must be callable, got {hook!r}')
     self._hooks = (*self._hooks, hook)
     return HookHandle(self, hook)
+
+@patch
+def register_backward_pre_hook(self:Block, hook) -> HookHandle:
+    "Call `hook(block)` before every backward call of this Block adds anything; a hook that raises stops the call, which stays pending."
+    if not callable(hook): raise TypeError(f'{_name(self)}.register_backward_pre_hook: hook must be callable, got {hook!r}')
+    self._pre_hooks = (*self._pre_hooks, hook)
+    return HookHandle(self, hook, '_pre_hooks')
 
 # %% ../nbs/00_blocks.ipynb #c0035
 @patch

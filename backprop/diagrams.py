@@ -12,7 +12,7 @@ from . import validation
 from .blocks import Block, Sequential
 
 # %% auto #0
-__all__ = ['FORWARD', 'BACKWARD', 'draw_block', 'model_blocks', 'draw_model', 'draw_call_records']
+__all__ = ['FORWARD', 'BACKWARD', 'draw_block', 'model_blocks', 'draw_model', 'draw_call_records', 'draw_backward_rule']
 
 # %% ../nbs/09_diagrams.ipynb #c0005
 FORWARD, BACKWARD = '#1f77b4', '#e66101'  # blue and orange: distinct for colour-blind readers too
@@ -24,11 +24,11 @@ def _arrow(ax, start, end, colour, label='', label_at=None, ha='center', va='cen
                 arrowprops=dict(arrowstyle='-|>', color=colour, lw=1.6, mutation_scale=14, shrinkA=0, shrinkB=0))
     if label: ax.text(*label_at, label, color=colour, fontsize=_FONT, ha=ha, va=va)
 
-def _box(ax, centre, width, height, label):
-    "A rounded box with `label` in its middle."
+def _box(ax, centre, width, height, label, face='#f4f4f4'):
+    "A rounded box with `label` in its middle, filled with the colour `face`."
     x, y = centre
     ax.add_patch(FancyBboxPatch((x - width/2, y - height/2), width, height, boxstyle='round,pad=0,rounding_size=0.08',
-                                facecolor='#f4f4f4', edgecolor='#333333', lw=1.2))
+                                facecolor=face, edgecolor='#333333', lw=1.2))
     ax.text(x, y, label, fontsize=_FONT, ha='center', va='center', family='monospace' if '$' not in label else None)
 
 # %% ../nbs/09_diagrams.ipynb #c0006
@@ -157,4 +157,27 @@ def draw_call_records():
     link((6.85, 3.3), (5.3, 3.3), weak)
     link((6.85, 1.9), (5.3, 1.9), weak)
     ax.text(7.6, 3.75, 'Blocks list their calls', fontsize=_FONT - 1, ha='center')
+    return fig
+
+# %% ../nbs/09_diagrams.ipynb #c0035b
+_RULE = [('output=z given?', 'the call that returned z'),
+         ('inside a backward pass?', 'its latest call in the top-level\ncall being backpropagated'),
+         ('one pending call in this thread,\nor the latest made in keep_calls(),\nand no later call gone?', 'that call')]
+
+def draw_backward_rule():
+    "A figure of the rule by which `block.backward(dout)` finds the forward call it consumes."
+    fig, ax = _canvas(8.6, 4.6)
+    qx, ax_, y0, step = 2.3, 6.4, 3.85, 1.05
+    _box(ax, (qx, 4.35), 2.9, 0.38, 'block.backward(dout)')
+    for i, (question, answer) in enumerate(_RULE):
+        y = y0 - 0.35 - i * step
+        _box(ax, (qx, y), 3.4, 0.78, question)
+        _box(ax, (ax_, y), 3.3, 0.62, answer, face='#e3eef8')
+        _arrow(ax, (qx + 1.7, y), (ax_ - 1.65, y), FORWARD, 'yes', (qx + 2.25, y + 0.12), va='bottom')
+        _arrow(ax, (qx, y + 0.39 + (0.28 if i == 0 else 0.27)), (qx, y + 0.39), '#555555',
+               '' if i == 0 else 'no', (qx + 0.1, y + 0.53), ha='left')
+    y = y0 - 0.35 - len(_RULE) * step + 0.1
+    _box(ax, (qx, y), 3.4, 0.5, 'BackwardError, before any\ngradient changes', face='#fbe3d4')
+    _arrow(ax, (qx, y + 0.25 + 0.23), (qx, y + 0.25), '#555555', 'no', (qx + 0.1, y + 0.37), ha='left')
+    ax.text(ax_, y, 'the call found is consumed: its cache is\nfreed, and no backward finds it again', fontsize=_FONT - 1, ha='center', va='center')
     return fig

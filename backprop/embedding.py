@@ -33,7 +33,7 @@ class Embedding(Block):
 
     def __repr__(self): return f'Embedding({self.num_embeddings}, {self.embedding_dim})'
 
-    def forward(self, x, **kwargs):
+    def forward(self, x):
         idx = self._check_indices(x)
         z = self.w.index_select(0, idx.reshape(-1))            # Z = S W: row I_p of W for each position p
         self._save(idx)

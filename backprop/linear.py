@@ -42,7 +42,7 @@ class Linear(Block):
     @property
     def has_bias(self): return self.b is not None
 
-    def forward(self, x, **kwargs):
+    def forward(self, x):
         w, b = self.w, self.b
         if not (type(x) is Tensor and x.dim() == 2 and x.shape[1] == self.in_features and x.dtype is w.dtype
                 and x.device == w.device): self._check_input(x)   # the full check, and its errors, if the quick one fails

@@ -20,7 +20,7 @@ __all__ = ['CrossEntropyLoss', 'MSELoss']
 # %% ../nbs/00c_losses.ipynb #c0006
 class CrossEntropyLoss(Block):
     "Mean cross-entropy of class scores `x` (N, C) against integer labels `y` (N,)."
-    def forward(self, x, y, **kwargs):
+    def forward(self, x, y):
         self._check_scores_labels(x, y)
         y = y.long()                                         # gather and indexing want int64 (no copy if it is)
         logp = torch.log_softmax(x, dim=1)                  # x - logsumexp(x), stably
@@ -70,7 +70,7 @@ def _check_scalar_dout(self:CrossEntropyLoss, dout, like):
 # %% ../nbs/00c_losses.ipynb #264d682b
 class MSELoss(Block):
     "Mean over all elements of `(x - y) ** 2`, for predictions `x` and targets `y` of one shape and dtype."
-    def forward(self, x, y, **kwargs):
+    def forward(self, x, y):
         self._check_pair(x, y)
         diff = x - y                                          # D = X - Y, all backward needs
         loss = diff.square().mean()                           # (1/M) sum of D^2

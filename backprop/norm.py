@@ -36,7 +36,7 @@ class BatchNorm1d(Block):
 
     def __repr__(self): return f'{type(self).__name__}({self.num_features}, eps={self.eps}, momentum={self.momentum})'
 
-    def forward(self, x, **kwargs):
+    def forward(self, x):
         self._check_input(x)
         if self.training:
             var, mean = torch.var_mean(x, dim=self._dims, correction=0)  # the biased variance, to normalise with
@@ -109,7 +109,7 @@ class LayerNorm(Block):
 
     def __repr__(self): return f'LayerNorm({self.num_features}, eps={self.eps})'
 
-    def forward(self, x, **kwargs):
+    def forward(self, x):
         self._check_input(x)
         var, mean = torch.var_mean(x, dim=-1, correction=0, keepdim=True)   # per row, biased: (..., 1)
         inv_std = torch.rsqrt(var + self.eps)

@@ -17,7 +17,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, TensorDataset
 
 from . import validation
-from .blocks import Block
+from .blocks import Block, no_cache
 from .optimizers import Optimizer
 
 # %% auto #0
@@ -356,14 +356,15 @@ class BlocksTrainer(Trainer):
         self.optimizer.zero_grad()
         scores = self.model(x)
         loss = self.loss_fn(scores, y)
-        self.model.backward(self.loss_fn.backward(), input_grad=False)
+        self.model.backward(self.loss_fn.backward(), input_grad=False, output=scores)
         self.optimizer.step()
         return BatchResult(loss.item(), (scores.argmax(1) == y).sum().item())
 
     def test_batch(self, batch) -> BatchResult:
         x, y = batch
-        scores = self.model(x)
-        return BatchResult(self.loss_fn(scores, y).item(), (scores.argmax(1) == y).sum().item())
+        with no_cache():                                # evaluation: nothing to backpropagate
+            scores = self.model(x)
+            return BatchResult(self.loss_fn(scores, y).item(), (scores.argmax(1) == y).sum().item())
 
     def _model_device(self): return self.model.params()[0][0].device
 
