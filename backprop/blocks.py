@@ -10,6 +10,7 @@ import functools
 import importlib
 import inspect
 import itertools
+import math
 import operator
 import threading
 import weakref
@@ -29,8 +30,8 @@ __all__ = ['Block', 'BackwardError', 'keep_calls', 'no_cache', 'HookHandle', 'Li
 # %% ../nbs/00_blocks.ipynb #c0010
 class _Call:
     "One forward call of a Block: its cache, the versions and memory of its tensors, and the records it keeps alive."
-    __slots__ = ('owner', 'cache', 'watched', 'versions', 'storage', 'pass_id', 'thread', 'top', 'kept', 'keep', 'tracked',
-                 '__weakref__')
+    __slots__ = ('owner', 'cache', 'out', 'watched', 'versions', 'storage', 'pass_id', 'thread', 'top', 'kept', 'keep',
+                 'tracked', '__weakref__')
 
 class _State:
     "Per thread: the top-level call being computed, the innermost call, and the top-level call being backpropagated."
@@ -64,10 +65,11 @@ class Block(abc.ABC):
     buffer_names = ()  # tensors that are state but not parameters, such as running statistics: `to` moves them too
     _hooks = ()        # functions called after each backward call of this Block (`register_backward_hook`)
     _pre_hooks = ()    # functions called before it (`register_backward_pre_hook`)
+    _bwd = None        # in a backward call: the record it consumes
 
     def __init__(self):
         self.training = True
-        self._calls, self._last, self._kept, self._bwd = [], {}, [], None
+        self._calls, self._last, self._kept = [], {}, []
 
     @abc.abstractmethod
     def forward(self, *args, **kwargs):
@@ -109,6 +111,7 @@ def __call__(self:Block, *args, **kwargs):
         try: out = self.forward(*args, **kwargs)
         except BaseException: _failed(rec); raise
         finally: st.root = st.current = None
+        rec.out = (out.shape, out.dtype, out.device) if isinstance(out, Tensor) else None   # what `dout` must be
         for t in (*args, *kwargs.values()) if kwargs else args:  # the data flow that Blocks can see
             if isinstance(t, Tensor):
                 up = t.__dict__.get('_bp_call')                    # the record of the top-level call that made t
@@ -127,6 +130,7 @@ def __call__(self:Block, *args, **kwargs):
         prev, st.current = st.current, rec
         try: out = self.forward(*args, **kwargs)
         finally: st.current = prev
+        rec.out = (out.shape, out.dtype, out.device) if isinstance(out, Tensor) else None
         ref = weakref.ref(rec)
     calls.append(ref)                                             # listed only once the call has succeeded
     if len(calls) > 32: self._prune()
@@ -195,10 +199,10 @@ def _save(self:Block, *cache):
     rec = _thread.state.current
     if rec is None: return                                      # inside no_cache()
     if rec.owner is not self: raise _called_forward(self, rec.owner)
-    watched = []                                                # whose change would make `cache` wrong
-    for p, _ in self.param_names: watched.append(getattr(self, p))
+    watched = [getattr(self, p) for p, _ in self.param_names]  # whose change would make `cache` wrong
     for t in cache:
         if isinstance(t, Tensor): watched.append(t)
+        elif type(t) is tuple: watched += [u for u in t if isinstance(u, Tensor)]   # a pure function's cache, one level down
     rec.cache, rec.watched = cache, watched
     rec.versions, rec.storage = list(map(_version, watched)), list(map(_data_ptr, watched))
 
@@ -313,15 +317,23 @@ def _wrap_backward(backward):
     return wrapper
 
 def _consume(block, rec, backward, args, kwargs):
-    "Run `backward` on the record `rec`, which it consumes (`_release`), with the Block's hooks before and after."
+    "Run `backward` on the record `rec`, which it consumes: hooks before, `dout` checked, the backward, hooks after."
     if block._pre_hooks: block._run_hooks(block._pre_hooks)
+    if rec.out is not None and (args or 'dout' in kwargs): args, kwargs = _checked_dout(block, rec.out, args, kwargs)
     block._bwd = rec
-    try:
-        out = backward(block, *args, **kwargs)
-        if rec.cache is not _CONSUMED: block._release()                     # a Block that caches nothing
+    try: out = backward(block, *args, **kwargs)
     finally: block._bwd = None
+    if rec.cache is not _CONSUMED: _unlist(block, rec)   # consumed once its backward returns, if not `_release`d before
     if block._hooks: block._run_hooks(block._hooks)
     return out
+
+def _unlist(block, rec):
+    "Mark `rec` consumed and take it off its Block's lists."
+    rec.cache = rec.watched = _CONSUMED
+    calls = block._calls
+    if calls and calls[-1]() is rec: calls.pop()
+    else: del calls[next(i for i, r in enumerate(calls) if r() is rec)]
+    if block._kept and rec in block._kept: block._kept.remove(rec)
 
 def _top_backward(backward, self, st, args, kwargs, output):
     "A backward call from outside any backward pass: under the lock, it runs the pass of the call it belongs to."
@@ -355,6 +367,51 @@ def _check_pass(rec):
         for (p, _), t in zip(block.param_names, w):               # the parameters come first in `watched`
             if getattr(block, p) is not t: raise block._replaced(p)
 
+# %% ../nbs/00_blocks.ipynb #c0035
+@patch
+def _check_tensor(self:Block, x, name='input'):
+    if not (isinstance(x, Tensor) and x.is_floating_point()): tensor(repr(self), name, x, floating=True)  # raises
+
+def _checked_dout(block, out, args, kwargs):
+    "The arguments of a backward call once `dout` is checked against the call's output `(shape, dtype, device)`."
+    dout = args[0] if args else kwargs['dout']
+    shape, dtype, device = out
+    if type(dout) is Tensor and dout.shape == shape and dout.dtype is dtype and dout.device == device: return args, kwargs
+    if shape: block._check_dout(dout, shape, dtype, device); return args, kwargs
+    dout = block._scalar_dout(dout, device)                     # the gradient of a scalar: one number
+    return ((dout, *args[1:]), kwargs) if args else (args, {**kwargs, 'dout': dout})
+
+@patch
+def _check_dout(self:Block, dout, shape, dtype, device):
+    "Raise unless `dout` is a floating-point tensor of `shape`, `dtype` and `device`: those of the output."
+    self._check_tensor(dout, 'dout')
+    if tuple(dout.shape) != tuple(shape):
+        raise ValueError(f'{self!r}.backward: dout has shape {tuple(dout.shape)}, but the output had shape {tuple(shape)}')
+    if dout.dtype != dtype or dout.device != device:
+        raise TypeError(f'{self!r}.backward: dout is {dout.dtype} on {dout.device}, but the output was {dtype} on {device}')
+
+@patch
+def _scalar_dout(self:Block, dout, device):
+    "`dout` for a scalar output: a finite real number, or a real one-element tensor, moved to `device`."
+    if type(dout) is float and math.isfinite(dout): return dout    # the usual case, 1.0
+    if isinstance(dout, Tensor):
+        if dout.numel() != 1:
+            raise ValueError(f'{self!r}.backward: the output is a scalar, so dout must be one number, got shape {tuple(dout.shape)}')
+        if not dout.is_floating_point(): raise TypeError(f'{self!r}.backward: dout must be a real floating-point number, got {dout.dtype}')
+        return dout.reshape(()).to(device)
+    return finite_number(f'{self!r}.backward', 'dout', dout)
+
+def _matrix(t):
+    "`t` as a matrix: its last dimension kept, the others flattened into rows (the math of a layer that maps rows)."
+    return t if t.dim() == 2 else t.reshape(-1, t.shape[-1])
+
+@patch
+def _check_like(self:Block, x, param):
+    "The input `x` must have the dtype and device of the Block's parameter `param`."
+    if x.dtype != param.dtype or x.device != param.device:
+        raise TypeError(f'{self!r}: input is {x.dtype} on {x.device} but the parameters are {param.dtype} on {param.device}; '
+                        'Block.to(device, dtype) moves a block')
+
 # %% ../nbs/00_blocks.ipynb #c0022
 @patch(cls_method=True)
 def __init_subclass__(cls:Block, **kwargs):
@@ -373,19 +430,21 @@ def _saved(self:Block):
 
 @patch
 def _release(self:Block):
-    "Consume the record of the call being backpropagated (call it once `dout` is checked): free its cache and unlist it."
-    rec = self._bwd
-    rec.cache = rec.watched = _CONSUMED
-    calls = self._calls
-    if calls[-1]() is rec: calls.pop()
-    else: del calls[next(i for i, r in enumerate(calls) if r() is rec)]
-    if self._kept and rec in self._kept: self._kept.remove(rec)
+    "Consume the call now, before the backward call returns, so that its cache can be freed or written over when no one else holds it."
+    if self._bwd is None: raise BackwardError(f'{self!r}: _release() is only for use inside backward')
+    _unlist(self, self._bwd)
+
+@patch
+def _add_grads(self:Block, *grads):
+    "Add the gradients of one call, in the order of `param_names`, into the Block's gradient tensors (`None` adds nothing)."
+    for (_, g), d in zip(self.param_names, grads):
+        if d is not None: getattr(self, g).add_(d)
 
 # %% ../nbs/00_blocks.ipynb #c0023
 @patch
 def _changed(self:Block, rec):
     "The error for a tensor changed in place, or given other memory, between a forward call and its backward call."
-    names = [p for p, _ in self.param_names] + [f'its cached tensor [{i}]' for i, t in enumerate(rec.cache) if isinstance(t, Tensor)]
+    names = [p for p, _ in self.param_names] + [f'its cached tensor [{i}]' for i in range(len(rec.watched) - len(self.param_names))]
     now, where = list(map(_version, rec.watched)), list(map(_data_ptr, rec.watched))
     k = next(i for i in range(len(names)) if now[i] != rec.versions[i] or where[i] != rec.storage[i])
     if now[k] != rec.versions[k]:
@@ -460,7 +519,7 @@ def __getstate__(self:Block):
 @patch
 def __setstate__(self:Block, state):
     self.__dict__.update(state)
-    self._calls, self._last, self._kept, self._bwd = [], {}, [], None
+    self._calls, self._last, self._kept = [], {}, []
 
 # %% ../nbs/00_blocks.ipynb #c0030
 @patch
@@ -518,28 +577,6 @@ def register_backward_pre_hook(self:Block, hook) -> HookHandle:
     if not callable(hook): raise TypeError(f'{_name(self)}.register_backward_pre_hook: hook must be callable, got {hook!r}')
     self._pre_hooks = (*self._pre_hooks, hook)
     return HookHandle(self, hook, '_pre_hooks')
-
-# %% ../nbs/00_blocks.ipynb #c0035
-@patch
-def _check_tensor(self:Block, x, name='input'):
-    if not (isinstance(x, Tensor) and x.is_floating_point()): tensor(repr(self), name, x, floating=True)  # raises
-
-@patch
-def _check_dout(self:Block, dout, shape, like):
-    "`dout` must be a tensor of the output's `shape`, with the dtype and device of `like`."
-    if type(dout) is Tensor and dout.shape == shape and dout.dtype == like.dtype and dout.device == like.device: return
-    self._check_tensor(dout, 'dout')
-    if tuple(dout.shape) != tuple(shape):
-        raise ValueError(f'{self!r}.backward: dout has shape {tuple(dout.shape)}, but the output had shape {tuple(shape)}')
-    if dout.dtype != like.dtype or dout.device != like.device:
-        raise TypeError(f'{self!r}.backward: dout is {dout.dtype} on {dout.device}, but the output was {like.dtype} on {like.device}')
-
-@patch
-def _check_like(self:Block, x, param):
-    "The input `x` must have the dtype and device of the Block's parameter `param`."
-    if x.dtype != param.dtype or x.device != param.device:
-        raise TypeError(f'{self!r}: input is {x.dtype} on {x.device} but the parameters are {param.dtype} on {param.device}; '
-                        'Block.to(device, dtype) moves a block')
 
 # %% ../nbs/00_blocks.ipynb #c0038
 _ELSEWHERE = {                      # Blocks with a page of their own, and the module that defines each
