@@ -26,8 +26,11 @@ def _private(t):
     "Whether the caller's one name for `t` is the only way to reach its memory (so it can be overwritten unseen)."
     return not t.requires_grad and sys.getrefcount(t) == 3 and _storage_tensors(t) == 1  # 3: the caller's, ours, getrefcount's
 
+# %% ../nbs/00b_activations.ipynb #c0006b
+#| code-fold: true
+#| code-summary: "Show the code"
 class Activation(Block):
-    "An element-wise function whose derivative is computed from its output `y`, the one thing it caches."
+    "An element-wise function whose derivative is computed from its output `y`, all it caches."
     @abc.abstractmethod
     def f(self, x):
         "The function, element-wise."
@@ -44,13 +47,14 @@ class Activation(Block):
 
     def backward(self, dout, input_grad=True):
         y, = self._saved()
-        self._check_dout(dout, y.shape, y)
-        self._release()
+        self._release()                                # the cache is given up: y may be ours alone
         if not input_grad: return None
-        out = y if _private(y) else None              # (asked first: an argument being passed is one more reference)
-        return self.derivative(y, out=out).mul_(dout)  # dL/dx = dout ⊙ f'(x)
+        out = y if _private(y) else None               # f'(x) over y, when no one else can reach y
+        return self.derivative(y, out=out).mul_(dout)  # dL/dx = dL/dy ⊙ f'(x)
 
 # %% ../nbs/00b_activations.ipynb #c0010
+#| code-fold: true
+#| code-summary: "Show the code"
 class LeakyReLU(Activation):
     "Leaky rectifier: `x` where `x > 0`, `alpha * x` elsewhere (element-wise, any shape)."
     def __init__(self, alpha:float=0.01):  # slope for negative inputs, at least 0
@@ -63,28 +67,38 @@ class LeakyReLU(Activation):
         return torch.sign(y, out=out).clamp_(min=0).mul_(1 - self.alpha).add_(self.alpha)
 
 # %% ../nbs/00b_activations.ipynb #c0011
+#| code-fold: true
+#| code-summary: "Show the code"
 class ReLU(LeakyReLU):
     "Rectified linear unit, `max(0, x)` element-wise: the `LeakyReLU` with `alpha=0`."
     def __init__(self): super().__init__(alpha=0.)
     def __repr__(self): return 'ReLU'
     def f(self, x): return torch.relu(x)
-    def derivative(self, y, out=None): return torch.sign(y, out=out)  # 1 where y > 0, else 0 (y is never negative)
+    def derivative(self, y, out=None):        # 1 where y > 0, else 0 (y is never negative)
+        return torch.sign(y, out=out)
 
 # %% ../nbs/00b_activations.ipynb #c0022
+#| code-fold: true
+#| code-summary: "Show the code"
 class Sigmoid(Activation):
     "Logistic function, `1 / (1 + exp(-x))`, element-wise."
     def f(self, x): return torch.sigmoid(x)
     def derivative(self, y, out=None): return torch.mul(y, 1 - y, out=out)  # σ' = σ(1 - σ)
 
 # %% ../nbs/00b_activations.ipynb #c0028
+#| code-fold: true
+#| code-summary: "Show the code"
 class TanH(Activation):
     "Hyperbolic tangent, element-wise."
     def f(self, x): return torch.tanh(x)
-    def derivative(self, y, out=None): return torch.mul(1 - y, 1 + y, out=out)  # 1 - y², without cancellation
+    def derivative(self, y, out=None):        # 1 - y², as (1 - y)(1 + y): no cancellation
+        return torch.mul(1 - y, 1 + y, out=out)
 
 # %% ../nbs/00b_activations.ipynb #c0032
+#| code-fold: true
+#| code-summary: "Show the code"
 class Dropout(Block):
-    "Inverted dropout: zero each element with probability `p` in training, scale the rest by `1/(1-p)`; identity in evaluation."
+    "Inverted dropout: zero each element with probability `p`, scale the rest by `1/(1-p)`."
     def __init__(self, p:float=0.5):  # probability of dropping an element, in [0, 1)
         super().__init__()
         self.p = probability('Dropout', 'p', p)
@@ -93,19 +107,15 @@ class Dropout(Block):
 
     def forward(self, x):
         self._check_tensor(x)
-        if not self.training or self.p == 0:
-            self._save(None, x)
-            return x
-        mask = self._mask(x)
-        self._save(mask, x)
-        return x * mask
+        train = self.training and self.p > 0
+        mask = self._mask(x) if train else None   # m, drawn once per call; none in evaluation
+        self._save(mask)
+        return x if mask is None else x * mask    # y = m ⊙ x
 
     def backward(self, dout, input_grad=True):
-        mask, x = self._saved()
-        self._check_dout(dout, x.shape, x)
-        self._release()
+        mask, = self._saved()
         if not input_grad: return None
-        return dout.clone() if mask is None else dout * mask
+        return dout.clone() if mask is None else dout * mask   # dL/dx = dL/dy ⊙ m
 
 # %% ../nbs/00b_activations.ipynb #c0034
 @patch

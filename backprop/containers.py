@@ -27,8 +27,11 @@ class _BlockList(list):
         super().__setitem__(i, [self._checked(i, v) for v in b] if isinstance(i, slice) else self._checked(i, b))
     def __iadd__(self, bs): self.extend(bs); return self
 
+# %% ../nbs/00d_containers.ipynb #c0006b
+#| code-fold: true
+#| code-summary: "Show the code"
 class Sequential(Block):
-    "Blocks applied one after another; keyword arguments (such as `y=`) go to every one of them."
+    "Blocks applied one after another; keywords (such as `y=`) go to the Blocks that name them."
     def __init__(self, *blocks:Block):
         super().__init__()
         self.blocks = blocks
@@ -47,12 +50,14 @@ class Sequential(Block):
     def backward(self, dout, input_grad=True):
         blocks = self._blocks
         if not blocks: return dout
-        for i in range(len(blocks) - 1, 0, -1): dout = blocks[i].backward(dout)
+        for i in range(len(blocks) - 1, 0, -1):
+            dout = blocks[i].backward(dout)   # dL/d(input of i) = J_i^T dL/d(output of i)
         return blocks[0].backward(dout, input_grad=input_grad)   # only the first may skip dx
 
     def __len__(self): return len(self.blocks)
     def __iter__(self): return iter(self.blocks)
-    def __getitem__(self, i): return Sequential(*self.blocks[i]) if isinstance(i, slice) else self.blocks[i]
+    def __getitem__(self, i):
+        return Sequential(*self.blocks[i]) if isinstance(i, slice) else self.blocks[i]
 
     def __repr__(self):
         return 'Sequential\n' + ''.join(f'\t[{i}] {b}\n' for i, b in enumerate(self.blocks))
@@ -64,29 +69,29 @@ from fastcore.basics import patch
 from .blocks import _name
 
 # %% ../nbs/00d_containers.ipynb #1bd19fd6
+#| code-fold: true
+#| code-summary: "Show the code"
 class Residual(Block):
-    "`x + body(x)`, with `body = Sequential(*blocks)`: a skip connection around Blocks that keep the input's shape."
-    def __init__(self, *blocks:Block):  # the body, applied in order; its output must have the input's shape
+    "`x + body(x)`, `body = Sequential(*blocks)`: a skip connection around shape-keeping Blocks."
+    def __init__(self, *blocks:Block):  # the body, in order; its output has the input's shape
         super().__init__()
-        if not blocks: raise ValueError('Residual: needs at least one Block (with an empty body it would compute x + x)')
+        if not blocks:
+            raise ValueError('Residual: needs at least one Block '
+                             '(with an empty body it would compute x + x)')
         self.body = Sequential(*_BlockList('Residual', blocks))
 
     def children(self): return [self.body]
 
     def forward(self, x, **kwargs):
         self._check_tensor(x)
-        z = self.body(x, **kwargs)                     # the body's path
+        z = self.body(x, **kwargs)                   # the body's path
         self._check_body(x, z)
-        self._save(x)                                  # for the shape, dtype and device of dout
-        return x + z                                   # plus the skip path
+        return x + z                                 # plus the skip path
 
     def backward(self, dout, input_grad=True):
-        x, = self._saved()
-        self._check_dout(dout, x.shape, x)
-        self._release()
-        dbody = self.body.backward(dout, input_grad=input_grad)  # J_f^T dout; the body adds its parameter gradients
+        dbody = self.body.backward(dout, input_grad=input_grad)   # J_f^T dout; the body's gradients
         if not input_grad: return None
-        return dout + dbody                            # skip + body: a new tensor, so dout stays the caller's
+        return dout + dbody                          # skip + body, new: dout stays the caller's
 
 # %% ../nbs/00d_containers.ipynb #5c76ae1f
 @patch

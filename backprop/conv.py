@@ -17,7 +17,9 @@ from .norm import BatchNorm2d
 from .validation import boolean, finite_number, nonnegative_int, positive_int, probability
 
 # %% auto #0
-__all__ = ['Conv2d', 'MaxPool2d', 'AvgPool2d', 'Flatten', 'ConvClassifier']
+__all__ = ['conv2d_forward', 'conv2d_backward', 'conv2d_weight_grad', 'conv2d_input_grad', 'conv2d_forward_im2col',
+           'conv2d_backward_im2col', 'Conv2d', 'maxpool2d_forward', 'maxpool2d_backward', 'MaxPool2d',
+           'avgpool2d_forward', 'avgpool2d_backward', 'AvgPool2d', 'Flatten', 'ConvClassifier']
 
 # %% ../nbs/02c_convolution.ipynb #cv0011
 def _pair(where, name, value, check=positive_int):
@@ -40,20 +42,71 @@ def _check_window(block, x, kernel, padding=(0, 0)):
         raise ValueError(f'{block!r}: input of shape {tuple(x.shape)} is {h}x{w}{pad}, '
                          f'smaller than the {kernel[0]}x{kernel[1]} window')
 
+# %% ../nbs/02c_convolution.ipynb #cv0011b
+#| code-fold: true
+#| code-summary: "Show the code"
+def conv2d_forward(x, w, b, stride, padding):
+    "Z = b + X ⋆ W, x (N, C, H, W) cross-correlated with w (O, C, kh, kw): `(z, cache)`."
+    return F.conv2d(x, w, b, stride, padding), (x, w, stride, padding)
+
+def conv2d_backward(dout, cache, dw, db, input_grad=True):
+    "Add dL/dW and dL/db into `dw` and `db` (None without a bias); return dL/dX, or None."
+    x, w, stride, padding = cache
+    if db is not None: db += dout.sum((0, 2, 3))   # dL/db[o] += dL/dZ[n, o, i, j] over n, i, j
+    dw += conv2d_weight_grad(x, dout, w.shape[2:], stride, padding)   # X̄ correlated with dL/dZ
+    if not input_grad: return None
+    return conv2d_input_grad(dout, w, x.shape, stride, padding)       # dL/dZ convolved back
+
+def conv2d_weight_grad(x, dout, kernel, stride, padding):
+    "dL/dW[o,c,p,q] = sum over n,i,j of dout[n,o,i,j] X̄[n,c,i s+p,j s+q], s the stride."
+    xt, dt = x.transpose(0, 1), dout.transpose(0, 1)    # the batch as channels
+    g = F.conv2d(xt, dt, padding=padding, dilation=stride)   # (C, O, >= kh, >= kw)
+    return g[:, :, :kernel[0], :kernel[1]].transpose(0, 1)   # past the kernel: unused windows
+
+def conv2d_input_grad(dout, w, shape, stride, padding):
+    "dL/dX: dout transposed-convolved with w; `output_padding` adds what the stride rounded away."
+    sizes = zip(shape[2:], padding, w.shape[2:], stride)
+    extra = tuple((n + 2 * p - k) % s for n, p, k, s in sizes)
+    return F.conv_transpose2d(dout, w, stride=stride, padding=padding, output_padding=extra)
+
+# %% ../nbs/02c_convolution.ipynb #cv0011d
+#| code-fold: true
+#| code-summary: "Show the code"
+def conv2d_forward_im2col(x, w, b, stride, padding):
+    "Z_n = W_mat U_n + b, where U_n = unfold(X_n) holds one window per column: `(z, cache)`."
+    o, kernel = w.shape[0], w.shape[2:]
+    cols = F.unfold(x, kernel, padding=padding, stride=stride)       # U: (N, C kh kw, H'W')
+    z = torch.matmul(w.reshape(o, -1), cols)                         # W_mat U_n: (N, O, H'W')
+    if b is not None: z = z + b[:, None]
+    hw = (_out_size(n, k, s, p) for n, k, s, p in zip(x.shape[2:], kernel, stride, padding))
+    return z.view(x.shape[0], o, *hw), (cols, w, x.shape, stride, padding)
+
+def conv2d_backward_im2col(dout, cache, dw, db, input_grad=True):
+    "Add dL/dW and dL/db into `dw` and `db` (None without a bias); return dL/dX, or None."
+    cols, w, shape, stride, padding = cache
+    dz = dout.flatten(2)                                             # dL/dZ_n: (N, O, H'W')
+    if db is not None: db += dz.sum((0, 2))                          # += sum_n dZ_n 1
+    dw += torch.matmul(dz, cols.transpose(1, 2)).sum(0).view_as(w)   # += sum_n dZ_n U_n^T
+    if not input_grad: return None
+    dcols = torch.matmul(w.reshape(w.shape[0], -1).T, dz)            # dL/dU_n = W_mat^T dZ_n
+    return F.fold(dcols, shape[2:], w.shape[2:], padding=padding, stride=stride)   # added back
+
 # %% ../nbs/02c_convolution.ipynb #cv0012
+#| code-fold: true
+#| code-summary: "Show the Block"
 class Conv2d(Block):
-    "2-d convolution (a cross-correlation, as in torch) of inputs (N, C, H, W) with `out_channels` kernels, plus a bias."
+    "2-d convolution (a cross-correlation, as in torch) of (N, C, H, W) inputs, plus a bias."
     param_names = (('w', 'dw'), ('b', 'db'))
 
     def __init__(self,
                  in_channels:int,            # channels of the input, C
                  out_channels:int,           # channels of the output, one kernel each
                  kernel_size:int|tuple,      # kernel height and width: an integer or a pair
-                 stride:int|tuple=1,         # step between windows: an integer or a pair (height, width)
-                 padding:int|tuple=0,        # rows and columns of zeros added on each side: an integer or a pair
-                 wstd:float=0.1,             # standard deviation of the normal initialisation of `w` and `b`
-                 implementation:str='fast',  # 'fast' (conv2d, conv_transpose2d) or 'im2col' (unfold, fold, matrix products)
-                 bias:bool=True):            # whether to add `b` (no bias before a BatchNorm2d, which removes it)
+                 stride:int|tuple=1,         # step between windows: an integer or a pair
+                 padding:int|tuple=0,        # zeros added on each side: an integer or a pair
+                 wstd:float=0.1,             # standard deviation of the initial `w` and `b`
+                 implementation:str='fast',  # 'fast' (torch's convolutions) or 'im2col' (matrices)
+                 bias:bool=True):            # whether to add `b` (not before a BatchNorm2d)
         super().__init__()
         self.in_channels = positive_int('Conv2d', 'in_channels', in_channels)
         self.out_channels = positive_int('Conv2d', 'out_channels', out_channels)
@@ -62,34 +115,34 @@ class Conv2d(Block):
         self.padding = _pair('Conv2d', 'padding', padding, check=nonnegative_int)
         wstd = finite_number('Conv2d', 'wstd', wstd, min=0)
         if implementation not in ('fast', 'im2col'):
-            raise ValueError(f"Conv2d: implementation must be 'fast' or 'im2col', got {implementation!r}")
+            raise ValueError("Conv2d: implementation must be 'fast' or 'im2col', "
+                             f"got {implementation!r}")
         self.implementation = implementation
         self.w = torch.randn(out_channels, in_channels, *self.kernel_size) * wstd
         self.dw = torch.zeros_like(self.w)
-        if boolean('Conv2d', 'bias', bias): self.b, self.db = torch.randn(out_channels) * wstd, torch.zeros(out_channels)
-        else: self.b, self.param_names = None, (('w', 'dw'),)
+        if boolean('Conv2d', 'bias', bias):
+            self.b, self.db = torch.randn(out_channels) * wstd, torch.zeros(out_channels)
+        else: self.b = self.db = None; self.param_names = (('w', 'dw'),)
 
     def __repr__(self):
-        impl = ('' if self.implementation == 'fast' else ", implementation='im2col'") + ('' if self.b is not None else ', bias=False')
+        impl = '' if self.implementation == 'fast' else ", implementation='im2col'"
+        impl += '' if self.b is not None else ', bias=False'
         return (f'Conv2d({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, '
                 f'stride={self.stride}, padding={self.padding}{impl})')
 
     def forward(self, x):
         self._check_input(x)
-        if self.implementation == 'im2col': return self._forward_im2col(x)
-        self._save(x)
-        return F.conv2d(x, self.w, self.b, self.stride, self.padding)
+        fast = self.implementation == 'fast'
+        conv = conv2d_forward if fast else conv2d_forward_im2col
+        z, cache = conv(x, self.w, self.b, self.stride, self.padding)
+        self._save(cache, x.shape, fast)
+        return z
 
     def backward(self, dout, input_grad=True):
-        if self.implementation == 'im2col': return self._backward_im2col(dout, input_grad)
-        x, = self._saved()
-        self._check_dout(dout, self._out_shape(x), x)
-        self._release()
-        if not x.shape[0]: return torch.zeros_like(x) if input_grad else None   # an empty batch adds nothing
-        if self.b is not None: self.db += dout.sum((0, 2, 3))  # dL/db[o] = sum over n, i, j of dout[n, o, i, j]
-        self.dw += self._weight_grad(x, dout)         # the correlation of the padded input with dout
-        if not input_grad: return None
-        return self._input_grad(dout, x.shape)        # the transposed convolution of dout with w
+        cache, shape, fast = self._saved()
+        if not shape[0]: return dout.new_zeros(shape) if input_grad else None   # an empty batch
+        grads = conv2d_backward if fast else conv2d_backward_im2col
+        return grads(dout, cache, self.dw, self.db, input_grad)
 
 # %% ../nbs/02c_convolution.ipynb #cv0014
 @patch
@@ -105,43 +158,6 @@ def _out_shape(self:Conv2d, x):
     "The shape of the output for input `x`: (N, O, H', W')."
     hw = (_out_size(n, k, s, p) for n, k, s, p in zip(x.shape[2:], self.kernel_size, self.stride, self.padding))
     return (x.shape[0], self.out_channels, *hw)
-
-# %% ../nbs/02c_convolution.ipynb #cv0015
-@patch
-def _weight_grad(self:Conv2d, x, dout):
-    "dL/dW[o,c,p,q] = sum over n,i,j of dout[n,o,i,j] X[n,c,i*s+p,j*s+q]: batch as channels, dilated by the stride."
-    kh, kw = self.kernel_size
-    g = F.conv2d(x.transpose(0, 1), dout.transpose(0, 1), padding=self.padding, dilation=self.stride)  # (C, O, >= kh, >= kw)
-    return g[:, :, :kh, :kw].transpose(0, 1)          # rows and columns past the kernel come from windows no output used
-
-@patch
-def _input_grad(self:Conv2d, dout, shape):
-    "dL/dX: the transposed convolution of dout with w; `output_padding` restores what the stride rounded away."
-    extra = tuple((n + 2 * p - k) % s for n, p, k, s in zip(shape[2:], self.padding, self.kernel_size, self.stride))
-    return F.conv_transpose2d(dout, self.w, stride=self.stride, padding=self.padding, output_padding=extra)
-
-# %% ../nbs/02c_convolution.ipynb #cv0017
-@patch
-def _forward_im2col(self:Conv2d, x):
-    "Z_n = W_mat U_n + b, where U_n = unfold(X_n) holds one window per column."
-    cols = F.unfold(x, self.kernel_size, padding=self.padding, stride=self.stride)      # U: (N, C*kh*kw, H'*W')
-    z = torch.matmul(self.w.reshape(self.out_channels, -1), cols)                        # (N, O, H'*W')
-    if self.b is not None: z = z + self.b[:, None]
-    self._save(cols, x)
-    return z.view(self._out_shape(x))
-
-@patch
-def _backward_im2col(self:Conv2d, dout, input_grad):
-    cols, x = self._saved()
-    self._check_dout(dout, self._out_shape(x), x)
-    self._release()
-    if not x.shape[0]: return torch.zeros_like(x) if input_grad else None    # an empty batch adds nothing
-    dz = dout.reshape(dout.shape[0], self.out_channels, -1)                   # dL/dZ_n: (N, O, H'*W')
-    if self.b is not None: self.db += dz.sum((0, 2))                          # sum_n dZ_n 1
-    self.dw += torch.matmul(dz, cols.transpose(1, 2)).sum(0).view_as(self.dw) # sum_n dZ_n U_n^T
-    if not input_grad: return None
-    dcols = torch.matmul(self.w.reshape(self.out_channels, -1).T, dz)         # dL/dU_n = W_mat^T dZ_n
-    return F.fold(dcols, x.shape[2:], self.kernel_size, padding=self.padding, stride=self.stride)  # windows added back
 
 # %% ../nbs/02c_convolution.ipynb #cv0037
 class _Pool2d(Block):
@@ -169,61 +185,84 @@ class _Pool2d(Block):
     def _out_shape(self, x):
         return (*x.shape[:2], *(_out_size(n, k, s) for n, k, s in zip(x.shape[2:], self.kernel_size, self.stride)))
 
+# %% ../nbs/02c_convolution.ipynb #cv0038b
+#| code-fold: true
+#| code-summary: "Show the code"
+def maxpool2d_forward(x, kernel, stride):
+    "The maximum of each window of each channel of x (N, C, H, W): `(z, cache)`."
+    z, where = F.max_pool2d(x, kernel, stride, return_indices=True)   # a: the maxima, in H*W
+    return z, (where, x.shape)
+
+def maxpool2d_backward(dout, cache):
+    "dL/dX: each window's dL/dZ added at the position of its maximum."
+    where, (n, c, h, w) = cache
+    dx = dout.new_zeros(n, c, h * w)
+    dx.scatter_add_(2, where.flatten(2), dout.flatten(2))         # a shared maximum: they add
+    return dx.view(n, c, h, w)
+
 # %% ../nbs/02c_convolution.ipynb #cv0039
+#| code-fold: true
+#| code-summary: "Show the Block"
 class MaxPool2d(_Pool2d):
-    "Maximum over each window of each channel; a tied maximum passes its gradient to its first element, as torch's CPU kernel does."
+    "Maximum over each window of each channel; a tied maximum passes its gradient to its first."
     def forward(self, x):
         self._check_input(x)
-        z, where = F.max_pool2d(x, self.kernel_size, self.stride, return_indices=True)  # where: flat index in H*W
-        self._save(where, x)
+        z, cache = maxpool2d_forward(x, self.kernel_size, self.stride)
+        self._save(cache)
         return z
 
     def backward(self, dout, input_grad=True):
-        where, x = self._saved()
-        self._check_dout(dout, where.shape, x)
-        self._release()
-        if not input_grad: return None
-        n, c, h, w = x.shape
-        dx = torch.zeros(n, c, h * w, dtype=dout.dtype, device=dout.device)
-        dx.scatter_add_(2, where.flatten(2), dout.flatten(2))   # windows that share a maximum add
-        return dx.view(n, c, h, w)
+        cache, = self._saved()
+        return maxpool2d_backward(dout, cache) if input_grad else None
+
+# %% ../nbs/02c_convolution.ipynb #cv0049b
+#| code-fold: true
+#| code-summary: "Show the code"
+def avgpool2d_forward(x, kernel, stride):
+    "The mean of each window of each channel of x (N, C, H, W): `(z, cache)`."
+    return F.avg_pool2d(x, kernel, stride), (x.shape, kernel, stride)
+
+def avgpool2d_backward(dout, cache):
+    "dL/dX: each channel of dL/dZ transposed-convolved with the kernel of a mean."
+    (n, c, h, w), (kh, kw), stride = cache
+    mean = dout.new_full((1, 1, kh, kw), 1 / (kh * kw))            # every weight 1/(kh kw)
+    extra = tuple((size - k) % s for size, k, s in zip((h, w), (kh, kw), stride))
+    planes = dout.reshape(n * c, 1, *dout.shape[2:])               # each channel on its own
+    dx = F.conv_transpose2d(planes, mean, stride=stride, output_padding=extra)
+    return dx.view(n, c, h, w)
 
 # %% ../nbs/02c_convolution.ipynb #cv0050
+#| code-fold: true
+#| code-summary: "Show the Block"
 class AvgPool2d(_Pool2d):
     "Mean over each window of each channel."
     def forward(self, x):
         self._check_input(x)
-        self._save(x)
-        return F.avg_pool2d(x, self.kernel_size, self.stride)
+        z, cache = avgpool2d_forward(x, self.kernel_size, self.stride)
+        self._save(cache)
+        return z
 
     def backward(self, dout, input_grad=True):
-        x, = self._saved()
-        self._check_dout(dout, self._out_shape(x), x)
-        self._release()
-        if not input_grad: return None
-        (n, c, h, w), (kh, kw) = x.shape, self.kernel_size
-        mean = dout.new_full((1, 1, kh, kw), 1 / (kh * kw))                   # the kernel of a mean
-        extra = tuple((size - k) % s for size, k, s in zip((h, w), self.kernel_size, self.stride))
-        dx = F.conv_transpose2d(dout.reshape(n * c, 1, *dout.shape[2:]), mean, stride=self.stride, output_padding=extra)
-        return dx.view(n, c, h, w)
+        cache, = self._saved()
+        return avgpool2d_backward(dout, cache) if input_grad else None
 
 # %% ../nbs/02c_convolution.ipynb #cv0058
+#| code-fold: true
+#| code-summary: "Show the code"
 class Flatten(Block):
     "(N, d1, d2, ...) -> (N, d1 * d2 * ...); the backward pass reshapes the gradient back."
     def __repr__(self): return 'Flatten'
 
     def forward(self, x):
         self._check_tensor(x)
-        if x.dim() < 1: raise ValueError('Flatten: expected input of shape (N, ...), got a tensor of shape ()')
-        self._save(x.shape, x.new_empty(0))           # the shape, and a tensor of the input's dtype and device
+        if x.dim() < 1:
+            raise ValueError('Flatten: expected input of shape (N, ...), got a tensor of shape ()')
+        self._save(x.shape)
         return x.reshape(x.shape[0], math.prod(x.shape[1:]))
 
     def backward(self, dout, input_grad=True):
-        shape, like = self._saved()
-        self._check_dout(dout, (shape[0], math.prod(shape[1:])), like)
-        self._release()
-        if not input_grad: return None
-        return dout.reshape(shape).clone()
+        shape, = self._saved()
+        return dout.reshape(shape).clone() if input_grad else None   # a copy: dout is the caller's
 
 # %% ../nbs/02c_convolution.ipynb #cv0063
 def _positive_ints(where, name, values):

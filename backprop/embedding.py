@@ -13,17 +13,33 @@ from .blocks import Block
 from .validation import finite_number, positive_int
 
 # %% auto #0
-__all__ = ['Embedding']
+__all__ = ['embedding_forward', 'embedding_backward', 'Embedding']
+
+# %% ../nbs/02b_embedding.ipynb #eb2c76afc
+#| code-fold: true
+#| code-summary: "Show the code"
+def embedding_forward(idx, w):
+    "Z = S W: row `idx[p]` of the table w (V, D) for each position p of the int64 indices."
+    return w[idx], (idx, w.shape[0])                       # (..., D)
+
+def embedding_backward(dout, cache, dw):
+    "dL/dW += S^T dL/dZ: each row of dout added into the row of `dw` of its index; repeats add."
+    idx, v = cache
+    d = dout.shape[-1]
+    dw.index_add_(0, idx.reshape(-1), dout.reshape(-1, d))       # (V, D), in place
+    return None                                                  # indices have no gradient
 
 # %% ../nbs/02b_embedding.ipynb #f67db474
+#| code-fold: true
+#| code-summary: "Show the Block"
 class Embedding(Block):
-    "A table of `num_embeddings` vectors of size `embedding_dim`: integer indices of any shape give (..., embedding_dim)."
+    "A table of `num_embeddings` vectors: integer indices of any shape give (..., embedding_dim)."
     param_names = (('w', 'dw'),)
 
     def __init__(self,
-                 num_embeddings:int,  # size of the table: indices go from 0 to num_embeddings - 1
+                 num_embeddings:int,  # size of the table: indices from 0 to num_embeddings - 1
                  embedding_dim:int,   # size of each vector
-                 wstd:float=1.):      # standard deviation of the normal initialisation of `w` (1, as torch's)
+                 wstd:float=1.):      # standard deviation of the initial `w` (1, as torch's)
         super().__init__()
         self.num_embeddings = positive_int('Embedding', 'num_embeddings', num_embeddings)
         self.embedding_dim = positive_int('Embedding', 'embedding_dim', embedding_dim)
@@ -34,17 +50,13 @@ class Embedding(Block):
     def __repr__(self): return f'Embedding({self.num_embeddings}, {self.embedding_dim})'
 
     def forward(self, x):
-        idx = self._check_indices(x)
-        z = self.w.index_select(0, idx.reshape(-1))            # Z = S W: row I_p of W for each position p
-        self._save(idx)
-        return z.view(*idx.shape, self.embedding_dim)
+        z, cache = embedding_forward(self._check_indices(x), self.w)
+        self._save(cache)
+        return z
 
     def backward(self, dout, input_grad=True):
-        idx, = self._saved()
-        self._check_dout(dout, (*idx.shape, self.embedding_dim), self.w)
-        self._release()
-        self.dw.index_add_(0, idx.reshape(-1), dout.reshape(-1, self.embedding_dim))  # dW += S^T dout: repeats add
-        return None                                             # indices have no gradient
+        cache, = self._saved()
+        return embedding_backward(dout, cache, self.dw)
 
 # %% ../nbs/02b_embedding.ipynb #23ff60f6
 _INDEX_DTYPES = (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8)

@@ -11,61 +11,83 @@ import torch
 from fastcore.basics import patch
 from torch import Tensor
 
-from .blocks import Block
+from .blocks import Block, _matrix
 from .validation import boolean, finite_number, positive_int
 
 # %% auto #0
-__all__ = ['Linear']
+__all__ = ['linear_forward', 'linear_backward', 'Linear']
+
+# %% ../nbs/00a_linear.ipynb #c0005c
+#| code-fold: true
+#| code-summary: "Show the code"
+def linear_forward(x, w, b=None):
+    "Z = X W^T + b, for X (N, D_in), W (D_out, D_in), b (D_out,) or None: `(z, cache)`."
+    z = x @ w.T if b is None else torch.addmm(b, x, w.T)   # Z = X W^T + 1 b^T, in one call
+    return z, (x, w)                                        # X for dL/dW, W for dL/dX
+
+def linear_backward(dout, cache, dw, db, input_grad=True):
+    "Add dL/dW, dL/db into `dw`, `db` (None without a bias); return dL/dX, or None (`input_grad`)."
+    x, w = cache
+    dw.addmm_(dout.T, x)                      # dL/dW += (dL/dZ)^T X     (D_out, D_in)
+    if db is not None: db += dout.sum(0)      # dL/db += 1^T dL/dZ       (D_out,)
+    return dout @ w if input_grad else None   # dL/dX = dL/dZ W          (N, D_in)
 
 # %% ../nbs/00a_linear.ipynb #c0006
+#| code-fold: true
+#| code-summary: "Show the Block"
 class Linear(Block):
-    "Fully connected layer, `x @ w.T + b`, for inputs of shape (N, in_features) or (N, ...) with that many elements."
+    "Fully connected layer, `x @ w.T + b`, on the last dimension, or on (N, ...) flattened."
     param_names = (('w', 'dw'), ('b', 'db'))
 
     def __init__(self,
                  in_features:int,   # input features (elements per sample)
                  out_features:int,  # output features
-                 wstd:float=0.1,    # standard deviation of the normal initialisation of `w` and `b`
-                 bias:bool=True):   # whether to add `b` (no bias before a BatchNorm, which removes it)
+                 wstd:float=0.1,    # standard deviation of the initial `w` and `b`
+                 bias:bool=True):   # whether to add `b` (not before a BatchNorm)
         super().__init__()
         self.in_features = positive_int('Linear', 'in_features', in_features)
         self.out_features = positive_int('Linear', 'out_features', out_features)
         wstd = finite_number('Linear', 'wstd', wstd, min=0)
         self.w = torch.randn(out_features, in_features) * wstd
         self.dw = torch.zeros_like(self.w)
-        if boolean('Linear', 'bias', bias): self.b, self.db = torch.randn(out_features) * wstd, torch.zeros(out_features)
-        else: self.b, self.param_names = None, (('w', 'dw'),)   # as in torch.nn.Linear, `b` is None
+        if boolean('Linear', 'bias', bias):
+            self.b, self.db = torch.randn(out_features) * wstd, torch.zeros(out_features)
+        else: self.b = self.db = None; self.param_names = (('w', 'dw'),)   # `b` is None, as torch's
 
     def __repr__(self):
-        return f'Linear({self.in_features}, {self.out_features}{"" if self.has_bias else ", bias=False"})'
+        no_bias = '' if self.has_bias else ', bias=False'
+        return f'Linear({self.in_features}, {self.out_features}{no_bias})'
 
     @property
     def has_bias(self): return self.b is not None
 
     def forward(self, x):
-        w, b = self.w, self.b
-        if not (type(x) is Tensor and x.dim() == 2 and x.shape[1] == self.in_features and x.dtype is w.dtype
-                and x.device == w.device): self._check_input(x)   # the full check, and its errors, if the quick one fails
-        x2 = x if x.dim() == 2 else x.reshape(x.shape[0], self.in_features)
-        z = torch.mm(x2, w.T) if b is None else torch.addmm(b, x2, w.T)   # X W^T + b in one call
-        self._save(x2, x.shape)
-        return z
+        x2, zshape = self._input(x)               # X as a matrix (M, D_in), and the output's shape
+        z, cache = linear_forward(x2, self.w, self.b)
+        self._save(cache, x.shape)
+        return z if zshape is None else z.view(zshape)
 
     def backward(self, dout, input_grad=True):
-        x, shape = self._saved()
-        self._check_dout(dout, (x.shape[0], self.out_features), x)
-        self._release()
-        self.dw.addmm_(dout.T, x)                     # dL/dW += dout^T X, in place
-        if self.b is not None: self.db += dout.sum(0) # dL/db += 1^T dout
-        if not input_grad: return None
-        dx = torch.mm(dout, self.w)                   # dL/dX = dout W
-        return dx if len(shape) == 2 else dx.view(shape)
+        cache, shape = self._saved()
+        dx = linear_backward(_matrix(dout), cache, self.dw, self.db, input_grad)
+        return dx if dx is None or dx.shape == shape else dx.view(shape)
 
 # %% ../nbs/00a_linear.ipynb #c0008
 @patch
+def _input(self:Linear, x):
+    "`x` as the matrix (M, in_features) that `linear_forward` takes, and the output's shape when it is not (M, out_features)."
+    w = self.w
+    if type(x) is Tensor and x.dim() == 2 and x.shape[1] == self.in_features and x.dtype is w.dtype and x.device == w.device:
+        return x, None
+    self._check_input(x)
+    if x.dim() > 2 and x.shape[-1] == self.in_features:      # (..., D_in): on the last dimension, as torch.nn.Linear
+        return x.reshape(-1, self.in_features), (*x.shape[:-1], self.out_features)
+    return x.reshape(x.shape[0], self.in_features), None     # (N, d1, d2, ...): flattened, as the homework's Linear
+
+@patch
 def _check_input(self:Linear, x):
     self._check_tensor(x)
-    if x.dim() < 2 or math.prod(x.shape[1:]) != self.in_features:
-        raise ValueError(f'{self!r}: expected input of shape (N, {self.in_features}) or (N, ...) with '
+    if x.dim() < 2 or (x.shape[-1] != self.in_features and math.prod(x.shape[1:]) != self.in_features):
+        raise ValueError(f'{self!r}: expected input of shape (..., {self.in_features}), or (N, ...) with '
                          f'{self.in_features} elements per sample, got shape {tuple(x.shape)}')
     self._check_like(x, self.w)

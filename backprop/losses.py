@@ -5,50 +5,63 @@
 # %% ../nbs/00c_losses.ipynb #c0002
 from __future__ import annotations
 
-import math
-
 import torch
+import torch.nn.functional as F
 from fastcore.basics import patch
 from torch import Tensor
 
-from .blocks import Block
-from .validation import finite_number
+from .blocks import Block, _matrix
 
 # %% auto #0
-__all__ = ['CrossEntropyLoss', 'MSELoss']
+__all__ = ['cross_entropy_forward', 'cross_entropy_backward', 'CrossEntropyLoss', 'mse_forward', 'mse_backward', 'MSELoss']
+
+# %% ../nbs/00c_losses.ipynb #c0005c
+#| code-fold: true
+#| code-summary: "Show the code"
+def cross_entropy_forward(x, y):
+    "The mean of -log softmax(x)[n, y_n], for scores x (N, C) and int64 labels y (N,)."
+    logp = torch.log_softmax(x, dim=1)        # log P = x - logsumexp(x), row by row, stably
+    loss = F.nll_loss(logp, y)                # L = (1/N) sum_n -log P[n, y_n]
+    return loss, (logp, y)
+
+def cross_entropy_backward(dout, cache):
+    "dL/dx = (g/N) (P - Y), for dout = g, the gradient of the final loss with respect to L."
+    logp, y = cache
+    n = y.shape[0]
+    p = logp.exp()                                           # P = softmax(x)
+    p.scatter_add_(1, y[:, None], p.new_full((n, 1), -1.))   # P - Y: minus one at each label
+    return p.mul_(dout / n)                                  # (g/N) (P - Y)
 
 # %% ../nbs/00c_losses.ipynb #c0006
+#| code-fold: true
+#| code-summary: "Show the Block"
 class CrossEntropyLoss(Block):
-    "Mean cross-entropy of class scores `x` (N, C) against integer labels `y` (N,)."
+    "Mean cross-entropy of class scores `x` (N, C), or (..., C), against integer labels `y`."
     def forward(self, x, y):
         self._check_scores_labels(x, y)
-        y = y.long()                                         # gather and indexing want int64 (no copy if it is)
-        logp = torch.log_softmax(x, dim=1)                  # x - logsumexp(x), stably
-        loss = torch.nn.functional.nll_loss(logp, y)          # mean over n of -logp[n, y_n], in one call
-        self._save(logp, y)
+        logits, labels = _matrix(x), y.reshape(-1).long()   # every position a row
+        loss, cache = cross_entropy_forward(logits, labels)
+        self._save(cache, x.shape)
         return loss
 
     def backward(self, dout=1.0, input_grad=True):
-        logp, y = self._saved()
-        dout = self._check_scalar_dout(dout, logp)
-        self._release()
+        cache, shape = self._saved()
         if not input_grad: return None
-        n = y.shape[0]
-        dx = logp.exp_()                                     # P = softmax(x), in place: logp is the Block's own
-        dx.scatter_add_(1, y[:, None], dx.new_full((n, 1), -1.))  # P - Y: subtract 1 at each label
-        return dx.mul_(dout / n)
+        dx = cross_entropy_backward(dout, cache)
+        return dx if dx.shape == shape else dx.view(shape)
 
 # %% ../nbs/00c_losses.ipynb #c0008
 @patch
 def _check_scores_labels(self:CrossEntropyLoss, x, y):
     self._check_tensor(x, 'scores')
-    if x.dim() != 2: raise ValueError(f'{self!r}: scores must have shape (N, C), got shape {tuple(x.shape)}')
+    if x.dim() < 2: raise ValueError(f'{self!r}: scores must have shape (N, C) or (..., C), got shape {tuple(x.shape)}')
     if not isinstance(y, Tensor): raise TypeError(f'{self!r}: labels must be a torch.Tensor, got {type(y).__name__}')
     if y.dtype not in (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8):
         raise TypeError(f'{self!r}: labels must be integer class indices, got {y.dtype}')
-    if y.dim() != 1 or y.shape[0] != x.shape[0]:
-        raise ValueError(f'{self!r}: scores of shape {tuple(x.shape)} need labels of shape ({x.shape[0]},), got shape {tuple(y.shape)}')
-    if y.shape[0] == 0: raise ValueError(f'{self!r}: the batch is empty (scores of shape {tuple(x.shape)})')
+    if y.shape != x.shape[:-1]:
+        want = f'({x.shape[0]},)' if x.dim() == 2 else str(tuple(x.shape[:-1]))
+        raise ValueError(f'{self!r}: scores of shape {tuple(x.shape)} need labels of shape {want}, got shape {tuple(y.shape)}')
+    if y.numel() == 0: raise ValueError(f'{self!r}: the batch is empty (scores of shape {tuple(x.shape)})')
     if y.device != x.device: raise TypeError(f'{self!r}: scores are on {x.device} but labels on {y.device}')
     if y.is_meta: return                                     # shapes only: there are no values to check
     lo, hi = torch.aminmax(y)
@@ -56,34 +69,33 @@ def _check_scores_labels(self:CrossEntropyLoss, x, y):
     if lo < 0 or hi >= x.shape[1]:
         raise ValueError(f'{self!r}: labels must be in [0, {x.shape[1]}) for {x.shape[1]} classes, got values from {lo} to {hi}')
 
-@patch
-def _check_scalar_dout(self:CrossEntropyLoss, dout, like):
-    "`dout` as a real number or a real 0-d tensor on `like`'s device: the gradient of the final loss with respect to this one."
-    if type(dout) is float and math.isfinite(dout): return dout   # the usual case, 1.0
-    if isinstance(dout, Tensor):
-        if dout.numel() != 1: raise ValueError(f'{self!r}.backward: the loss is a scalar, so dout must be one number, got shape {tuple(dout.shape)}')
-        if not dout.is_floating_point(): raise TypeError(f'{self!r}.backward: dout must be a real floating-point number, got {dout.dtype}')
-        return dout.reshape(()).to(like.device)
-    finite_number(f'{self!r}.backward', 'dout', dout)
-    return dout
+# %% ../nbs/00c_losses.ipynb #523adcd6c
+#| code-fold: true
+#| code-summary: "Show the code"
+def mse_forward(x, y):
+    "The mean over all M elements of (x - y)^2, for x and y of one shape: `(loss, cache)`."
+    diff = x - y                                       # D = X - Y
+    return diff.square().mean(), (diff,)               # L = (1/M) sum D^2
+
+def mse_backward(dout, cache):
+    "dL/dx = (2g/M) D, for dout = g."
+    diff, = cache
+    return diff * (2 * dout / diff.numel())
 
 # %% ../nbs/00c_losses.ipynb #264d682b
+#| code-fold: true
+#| code-summary: "Show the Block"
 class MSELoss(Block):
-    "Mean over all elements of `(x - y) ** 2`, for predictions `x` and targets `y` of one shape and dtype."
+    "Mean over all elements of `(x - y) ** 2`, for `x` and `y` of one shape and dtype."
     def forward(self, x, y):
         self._check_pair(x, y)
-        diff = x - y                                          # D = X - Y, all backward needs
-        loss = diff.square().mean()                           # (1/M) sum of D^2
-        self._save(diff)
+        loss, cache = mse_forward(x, y)
+        self._save(cache)
         return loss
 
     def backward(self, dout=1.0, input_grad=True):
-        diff, = self._saved()
-        dout = self._check_scalar_dout(dout, diff)
-        self._release()
-        if not input_grad: return None
-        scale = 2 * dout / diff.numel()                       # dL/dX = (2g/M) D
-        return diff * scale if diff.requires_grad else diff.mul_(scale)  # in place: D is the Block's own
+        cache, = self._saved()
+        return mse_backward(dout, cache) if input_grad else None
 
 # %% ../nbs/00c_losses.ipynb #e3fb9f33
 @patch
@@ -96,5 +108,3 @@ def _check_pair(self:MSELoss, x, y):
     if x.dtype != y.dtype or x.device != y.device:
         raise TypeError(f'{self!r}: predictions are {x.dtype} on {x.device} but targets {y.dtype} on {y.device}')
     if x.numel() == 0: raise ValueError(f'{self!r}: the input is empty (shape {tuple(x.shape)}), so it has no mean')
-
-MSELoss._check_scalar_dout = CrossEntropyLoss._check_scalar_dout  # a number, or a one-element real tensor

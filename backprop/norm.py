@@ -12,18 +12,45 @@ from .blocks import Block
 from .validation import finite_number, positive_int, probability
 
 # %% auto #0
-__all__ = ['BatchNorm1d', 'BatchNorm2d', 'LayerNorm']
+__all__ = ['batchnorm_forward', 'batchnorm_backward', 'BatchNorm1d', 'BatchNorm2d', 'layernorm_forward', 'layernorm_backward',
+           'LayerNorm']
+
+# %% ../nbs/02a_normalisation.ipynb #c0010c
+#| code-fold: true
+#| code-summary: "Show the code"
+def batchnorm_forward(x, gamma, beta, mean, var, eps):
+    "gamma * xhat + beta, xhat = (x - mean) / sqrt(var + eps), per feature (dimension 1 of x)."
+    v = lambda t: _lined_up(t, x)
+    r = torch.rsqrt(var + eps)                         # r = (σ² + ε)^(-1/2)            (C,)
+    xhat = (x - v(mean)) * v(r)                        # X̂ = (X - μ) r                 like x
+    y = torch.addcmul(v(beta), v(gamma), xhat)         # Y = γ X̂ + β
+    return y, (xhat, r, gamma)
+
+def batchnorm_backward(dout, cache, dgamma, dbeta, training=True, input_grad=True):
+    "Add dL/dγ, dL/dβ into `dgamma`, `dbeta`; return dL/dX. In training, μ and σ² depend on x."
+    xhat, r, gamma = cache
+    v = lambda t: _lined_up(t, dout)
+    dims = _features(dout)                             # every dimension but the features'
+    sum_dy, sum_dy_xhat = dout.sum(dims), (dout * xhat).sum(dims)   # this call's sums
+    dbeta += sum_dy                                    # dL/dβ += 1^T dL/dY             (C,)
+    dgamma += sum_dy_xhat                              # dL/dγ += 1^T (dL/dY ⊙ X̂)      (C,)
+    if not input_grad: return None
+    if not training: return dout * v(gamma * r)        # the affine map: dL/dY diag(γ r)
+    n = dout.numel() // dout.shape[1]                  # N values of each feature
+    # dL/dX = (γ r / N)(N dY - 1 (1^T dY)^T - X̂ ⊙ 1 (1^T (dY ⊙ X̂))^T), the compact form
+    return v(gamma * r / n) * (n * dout - v(sum_dy) - xhat * v(sum_dy_xhat))
 
 # %% ../nbs/02a_normalisation.ipynb #c0011
+#| code-fold: true
+#| code-summary: "Show the Block"
 class BatchNorm1d(Block):
-    "Batch normalisation of (N, num_features) inputs: each feature to mean 0, variance 1 over the batch, then `gamma * xhat + beta`."
+    "Batch normalisation of (N, C) inputs: each feature to mean 0, variance 1 over the batch."
     param_names = (('gamma', 'dgamma'), ('beta', 'dbeta'))
     buffer_names = ('running_mean', 'running_var')
-    _dims, _shape = (0,), (-1,)   # the dimensions averaged over, and how a per-feature vector lines up with the input
 
     def __init__(self,
                  num_features:int,     # C, the features of an input of shape (N, C)
-                 eps:float=1e-5,       # added to the variance inside the square root, greater than 0
+                 eps:float=1e-5,       # added to the variance inside the square root, > 0
                  momentum:float=0.1):  # weight of each batch in the running statistics, in [0, 1]
         super().__init__()
         name = type(self).__name__
@@ -34,32 +61,33 @@ class BatchNorm1d(Block):
         self.dgamma, self.dbeta = torch.zeros(num_features), torch.zeros(num_features)
         self.running_mean, self.running_var = torch.zeros(num_features), torch.ones(num_features)
 
-    def __repr__(self): return f'{type(self).__name__}({self.num_features}, eps={self.eps}, momentum={self.momentum})'
+    def __repr__(self):
+        name, c = type(self).__name__, self.num_features
+        return f'{name}({c}, eps={self.eps}, momentum={self.momentum})'
 
     def forward(self, x):
         self._check_input(x)
         if self.training:
-            var, mean = torch.var_mean(x, dim=self._dims, correction=0)  # the biased variance, to normalise with
+            var, mean = torch.var_mean(x, dim=_features(x), correction=0)   # the batch's, biased
             self._update_running(mean, var, x.numel() // self.num_features)
-        else: var, mean = self.running_var, self.running_mean
-        inv_std = torch.rsqrt(var + self.eps)                      # a new tensor: later updates of running_var leave it be
-        xhat = (x - mean.view(self._shape)) * inv_std.view(self._shape)
-        self._save(xhat, inv_std, self.training)
-        return torch.addcmul(self.beta.view(self._shape), self.gamma.view(self._shape), xhat)  # gamma * xhat + beta
+        else: mean, var = self.running_mean, self.running_var
+        y, cache = batchnorm_forward(x, self.gamma, self.beta, mean, var, self.eps)
+        self._save(cache, self.training)
+        return y
 
     def backward(self, dout, input_grad=True):
-        xhat, inv_std, training = self._saved()
-        self._check_dout(dout, xhat.shape, xhat)
-        self._release()
-        dbeta, dgamma = dout.sum(self._dims), (dout * xhat).sum(self._dims)  # 1^T dY and 1^T (dY * xhat), this call's
-        self.dbeta += dbeta; self.dgamma += dgamma
-        if not input_grad: return None
-        v = lambda t: t.view(self._shape)                          # a per-feature vector, lined up with the input
-        if not training: return dout * v(self.gamma * inv_std)     # the affine map of evaluation mode
-        n = xhat.numel() // self.num_features                      # the compact form, with 1^T dxhat = gamma dbeta ...
-        return v(self.gamma * inv_std / n) * (n * dout - v(dbeta) - xhat * v(dgamma))  # ... 1^T (dxhat xhat) = gamma dgamma
+        cache, training = self._saved()
+        return batchnorm_backward(dout, cache, self.dgamma, self.dbeta, training, input_grad)
 
 # %% ../nbs/02a_normalisation.ipynb #c0013
+def _features(x):
+    "The dimensions that a per-feature statistic of `x` runs over: all but dimension 1, which holds the features."
+    return (0, *range(2, x.dim()))
+
+def _lined_up(v, x):
+    "The per-feature vector `v` (C,) as a tensor that broadcasts along dimension 1 of `x`."
+    return v.view(-1, *(1,) * (x.dim() - 2))
+
 @patch
 def _check_input(self:BatchNorm1d, x):
     self._check_tensor(x)
@@ -81,7 +109,6 @@ def _update_running(self:BatchNorm1d, mean, var, n):
 # %% ../nbs/02a_normalisation.ipynb #c0043
 class BatchNorm2d(BatchNorm1d):
     "Batch normalisation of (N, C, H, W) images, per channel over N, H and W; the rules of `BatchNorm1d` otherwise."
-    _dims, _shape = (0, 2, 3), (-1, 1, 1)
 
 @patch
 def _check_input(self:BatchNorm2d, x):
@@ -93,14 +120,37 @@ def _check_input(self:BatchNorm2d, x):
                          'to normalise with; training needs at least 2 (evaluation mode takes any batch)')
     self._check_like(x, self.gamma)
 
+# %% ../nbs/02a_normalisation.ipynb #c0052c
+#| code-fold: true
+#| code-summary: "Show the code"
+def layernorm_forward(x, gamma, beta, eps):
+    "gamma * xhat + beta, each row of x (..., D) normalised over its D features: `(y, cache)`."
+    var, mean = torch.var_mean(x, dim=-1, correction=0, keepdim=True)   # μ, σ² per row   (..., 1)
+    r = torch.rsqrt(var + eps)                                   # r = (σ² + ε)^(-1/2)
+    xhat = (x - mean) * r                                        # X̂ = (X - μ) r
+    return torch.addcmul(beta, gamma, xhat), (xhat, r, gamma)    # Y = γ X̂ + β
+
+def layernorm_backward(dout, cache, dgamma, dbeta, input_grad=True):
+    "Add dL/dγ and dL/dβ into `dgamma` and `dbeta`; return dL/dX (None unless `input_grad`)."
+    xhat, r, gamma = cache
+    d = xhat.shape[-1]
+    dgamma += (dout * xhat).reshape(-1, d).sum(0)      # dL/dγ += dL/dY ⊙ X̂, summed over rows
+    dbeta += dout.reshape(-1, d).sum(0)                # dL/dβ += dL/dY, summed over rows
+    if not input_grad: return None
+    dxhat = dout * gamma                               # dX̂ = dL/dY ⊙ γ
+    row = lambda t: t.sum(-1, keepdim=True)            # a sum along each row
+    return (r / d) * (d * dxhat - row(dxhat) - xhat * row(dxhat * xhat))
+
 # %% ../nbs/02a_normalisation.ipynb #c0053
+#| code-fold: true
+#| code-summary: "Show the Block"
 class LayerNorm(Block):
-    "Layer normalisation over the last dimension: each row to mean 0, variance 1 over its features, then `gamma * xhat + beta`."
+    "Layer normalisation over the last dimension: each row to mean 0, variance 1 over its D."
     param_names = (('gamma', 'dgamma'), ('beta', 'dbeta'))
 
     def __init__(self,
-                 num_features:int,  # D, the size of the last dimension of an input of shape (..., D)
-                 eps:float=1e-5):   # added to the variance inside the square root, greater than 0
+                 num_features:int,  # D, the size of the last dimension of an input (..., D)
+                 eps:float=1e-5):   # added to the variance inside the square root, > 0
         super().__init__()
         self.num_features = positive_int('LayerNorm', 'num_features', num_features)
         self.eps = finite_number('LayerNorm', 'eps', eps, min=0, open_min=True)
@@ -111,22 +161,13 @@ class LayerNorm(Block):
 
     def forward(self, x):
         self._check_input(x)
-        var, mean = torch.var_mean(x, dim=-1, correction=0, keepdim=True)   # per row, biased: (..., 1)
-        inv_std = torch.rsqrt(var + self.eps)
-        xhat = (x - mean) * inv_std
-        self._save(xhat, inv_std)
-        return torch.addcmul(self.beta, self.gamma, xhat)                   # gamma * xhat + beta
+        y, cache = layernorm_forward(x, self.gamma, self.beta, self.eps)
+        self._save(cache)
+        return y
 
     def backward(self, dout, input_grad=True):
-        xhat, inv_std = self._saved()
-        self._check_dout(dout, xhat.shape, xhat)
-        self._release()
-        d = self.num_features
-        self.dbeta += dout.reshape(-1, d).sum(0)                   # summed over every leading index
-        self.dgamma += (dout * xhat).reshape(-1, d).sum(0)
-        if not input_grad: return None
-        dxhat = dout * self.gamma
-        return (inv_std / d) * (d * dxhat - dxhat.sum(-1, keepdim=True) - xhat * (dxhat * xhat).sum(-1, keepdim=True))
+        cache, = self._saved()
+        return layernorm_backward(dout, cache, self.dgamma, self.dbeta, input_grad)
 
 # %% ../nbs/02a_normalisation.ipynb #c0054
 @patch
