@@ -65,7 +65,7 @@ class FlippedBias(Linear):
 class TransposedWeight(Linear):
     "dw computed as x.T @ dout, the transpose of dout.T @ x (shapes match only for a square layer)."
     def backward(self, dout, input_grad=True):
-        x, _ = self._saved()
+        (x, w), shape = self._saved()
         dx = super().backward(dout, input_grad)
         self.dw += x.T @ dout - dout.T @ x
         return dx
@@ -90,10 +90,9 @@ class MissingBias(Linear):
 class AssignedLinear(Linear):
     "Gradients assigned (`self.dw = ...`) instead of added."
     def backward(self, dout, input_grad=True):
-        x, shape = self._saved()
-        self._release()
+        (x, w), shape = self._saved()
         self.dw, self.db = dout.T @ x, dout.sum(0)
-        return None if not input_grad else (dout @ self.w).view(shape)
+        return None if not input_grad else (dout @ w).view(shape)
 
 # %% ../nbs/04c_mutants.ipynb #c0018
 class OneCacheLinear(Linear):
@@ -112,7 +111,6 @@ class InPlaceReLU(ReLU):
     "Writes dx into dout: `dout.mul_(f')`."
     def backward(self, dout, input_grad=True):
         y, = self._saved()
-        self._release()
         return dout.mul_(y > 0) if input_grad else None
 
 # %% ../nbs/04c_mutants.ipynb #c0020
@@ -120,7 +118,6 @@ class SkippingLinear(Linear):
     "Returns before adding the parameter gradients when `input_grad=False`."
     def backward(self, dout, input_grad=True):
         if input_grad: return super().backward(dout, input_grad)
-        self._saved(); self._release()
         return None
 
 # %% ../nbs/04c_mutants.ipynb #c0021
@@ -155,17 +152,17 @@ class UnchainedSequential(Sequential):
 class NoMeanTermBatchNorm(BatchNorm1d):
     "dx without the term through the batch mean (`- dbeta`)."
     def backward(self, dout, input_grad=True):
-        xhat, inv_std, training = self._saved()
+        (xhat, r, gamma), training = self._saved()
         dx = super().backward(dout, input_grad)
-        return None if dx is None else dx + self.gamma * inv_std / xhat.shape[0] * dout.sum(0)
+        return None if dx is None else dx + gamma * r / xhat.shape[0] * dout.sum(0)
 
 # %% ../nbs/04c_mutants.ipynb #c0028
 class NoVarianceTermBatchNorm(BatchNorm1d):
     "dx without the term through the batch variance (`- xhat * dgamma`)."
     def backward(self, dout, input_grad=True):
-        xhat, inv_std, training = self._saved()
+        (xhat, r, gamma), training = self._saved()
         dx = super().backward(dout, input_grad)
-        return None if dx is None else dx + self.gamma * inv_std / xhat.shape[0] * xhat * (dout * xhat).sum(0)
+        return None if dx is None else dx + gamma * r / xhat.shape[0] * xhat * (dout * xhat).sum(0)
 
 # %% ../nbs/04c_mutants.ipynb #c0030
 @dataclass

@@ -9,8 +9,15 @@ No link leaves the site for a copy of it: none points at the published site (set
 or at a "source" file in a repository that settings.ini does not name as `git_url`. No Markdown shows as text: no
 `[text](url)`, `](http` or pair of backticks in the prose, none in show_doc's signatures, and no link in a link. On
 the pages that check gradients, the comparison is shown (a `check_block` table or 'Comparing gradients'). No request
-of any page leaves 127.0.0.1: each is recorded and refused. A screenshot of the Blocks page is saved to
-`_docs/screenshots/blocks.png`.
+of any page leaves 127.0.0.1: each is recorded and refused. No page opens with code: the first thing under its title is
+prose. At a phone's width (390 pixels) no page is wider than the screen.
+
+The site as a course: the sidebar holds the parts of `nbs/sidebar.yml`, in order, with their pages; each Block page
+has its code in folded blocks (closed until opened): the backward method of every Block the page defines, and every
+function that its exercise asks for, whose folded code fits the text column at a desktop's width (1440 pixels); and
+each exercise link resolves to a notebook that is valid, and that runs in a fresh kernel up to the `TODO` it leaves
+(its first error is that function's `NotImplementedError`). A screenshot of the Blocks page is saved to
+`_docs/screenshots/blocks.png`, and one of the Linear page at a phone's width to `_docs/screenshots/linear-phone.png`.
 
 Before the site, the check runs on a planted page (the home page with one of each of those problems added, served
 from memory) and fails unless it reports every one of them: so it is known to catch them.
@@ -19,7 +26,9 @@ Usage: `python tools/browser_check.py [--site _docs]`; exits 1 and lists the pro
 Chromium: the program named by `CHROMIUM`, else Debian's `chromium` (as root, `make browser` installs it with
 `apt-get install chromium chromium-driver`), else `google-chrome`.
 """
-import argparse, functools, http.server, os, re, shutil, sys, threading
+import argparse, functools, http.server, importlib, inspect as pyinspect, json, os, re, shutil, sys, tempfile, textwrap, threading, time
+import subprocess, urllib.request
+from concurrent.futures import ProcessPoolExecutor
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlsplit, unquote
@@ -30,6 +39,8 @@ FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-
          '--disable-component-update', '--disable-sync']
 GRADIENT_PAGES = ('linear.html', 'grad_compare.html', 'gradcheck.html')  # pages that must show a gradient comparison
 SCREENSHOT = ('blocks.html', 'screenshots/blocks.png')
+PHONE_SHOT = ('linear.html', 'screenshots/linear-phone.png')
+PHONE, DESKTOP = 390, 1440   # widths in CSS pixels: a phone's, and a desktop's, at which the folded code must fit
 LOCAL = ('127.0.0.1', 'localhost')
 PLANTED = '_planted_problems.html'  # served from memory, never written to the site
 HOW_TO_GET_CHROMIUM = ('as root, `make browser` (it runs `apt-get install chromium chromium-driver`), '
@@ -59,7 +70,40 @@ PAGE_STATE = """() => {
     gradientOutputs: outputs.filter(o => /Comparing gradients/.test(o.textContent) ||
                                          (/check_block\\(/.test(o.textContent) && o.querySelector('table'))).length,
     title: document.title,
+    opensWith: (() => {
+      const first = [...document.querySelectorAll('main p, main ul, main ol, main blockquote, main table, main div.cell, ' +
+                                                   'main details, main figure, main img')].find(e => !e.closest('header'));
+      if (!first) return null;
+      const cell = first.closest('div.cell') || first;
+      const code = cell.matches('details') || !!cell.querySelector('pre.cell-code, details.code-fold');
+      return code ? 'code: ' + cell.textContent.trim().slice(0, 60) : first.tagName.toLowerCase();
+    })(),
+    folds: [...document.querySelectorAll('main details.code-fold')].map(d => ({
+      summary: d.querySelector('summary')?.textContent.trim() || '', open: d.open,
+      text: [...d.querySelectorAll('pre')].map(p => p.textContent).join('\\n')})),
+    sections: [...document.querySelectorAll('#quarto-sidebar .sidebar-item-section')].filter(
+      sec => !sec.parentElement.closest('.sidebar-item-section')).map(sec => ({
+      title: sec.querySelector('.sidebar-item-text')?.textContent.trim() || '',
+      links: [...sec.querySelectorAll('ul a.sidebar-link[href]')].map(a => a.getAttribute('href'))})),
   };
+}"""
+
+# Runs in the page at a desktop's width: every folded block of code opened, and the lines wider than its box
+FOLDS_FIT = """() => [...document.querySelectorAll('main details.code-fold')].flatMap(d => {
+  d.open = true;
+  return [...d.querySelectorAll('pre')].filter(p => p.scrollWidth > p.clientWidth + 1).map(p =>
+    (d.querySelector('summary')?.textContent.trim() || '') + ': ' + p.textContent.split('\\n').reduce((a, b) => b.length > a.length ? b : a).trim().slice(0, 60));
+})"""
+
+# Runs in the page at a phone's width: how wide the page is, and its widest element that overflows the screen
+PHONE_STATE = """() => {
+  const w = document.documentElement.clientWidth;
+  const scrolls = e => { for (let a = e.parentElement; a && a !== document.body; a = a.parentElement) {
+    const o = getComputedStyle(a).overflowX; if (o === 'auto' || o === 'scroll') return true; } return false; };
+  const wide = [...document.querySelectorAll('main *')].filter(e => e.getBoundingClientRect().right > w + 1 && !scrolls(e));
+  return {width: document.documentElement.scrollWidth, screen: w,
+          widest: wide.slice(0, 1).map(e => e.tagName.toLowerCase() + '.' + [...e.classList].join('.') + ': ' +
+                                         e.textContent.trim().slice(0, 40))};
 }"""
 
 
@@ -67,9 +111,14 @@ class Quiet(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args): pass
 
 
+class QuietServer(http.server.ThreadingHTTPServer):
+    def handle_error(self, request, client_address):   # a page closed while a file was on its way: not a problem of the site
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)): super().handle_error(request, client_address)
+
+
 def serve(site: Path):
     "Serve `site` on 127.0.0.1 at a free port, in a thread; return the server."
-    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), functools.partial(Quiet, directory=str(site)))
+    server = QuietServer(('127.0.0.1', 0), functools.partial(Quiet, directory=str(site)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
 
@@ -144,8 +193,12 @@ def planted_page(site: Path, s: Settings) -> tuple:
                                        'def f(\n    size, # a name in `SIZES`\n):</code></pre></div>',
         'a request answered 404': '<img src="_planted_missing.png" alt="">',
         'a page without a favicon': '',
+        'a page that opens with code': '',
+        'a page wider than a phone': '<p style="width:900px">a line as wide as a desktop</p>',
     }
     html = re.sub(r'<link rel="icon"[^>]*>', '', html)
+    html = re.sub(r'(<main[^>]*>(?:\s*<header.*?</header>)?)', lambda m: m[1] + '<div class="cell"><div class="sourceCode">'
+                  '<pre class="sourceCode python cell-code"><code>import torch</code></pre></div></div>', html, count=1, flags=re.S)
     return html.replace('</main>', ''.join(plants.values()) + '</main>', 1), list(plants)
 
 
@@ -157,6 +210,8 @@ CAUGHT_BY = {  # which reported problem shows that a planted one was caught
     'raw Markdown in a signature': 'raw Markdown in a signature',
     'a request answered 404': 'HTTP 404',
     'a page without a favicon': 'no favicon link',
+    'a page that opens with code': 'opens with code',
+    'a page wider than a phone': 'wider than a phone',
 }
 
 
@@ -187,7 +242,88 @@ def inspect(ctx, url: str, name: str, site: Path, base: str, s: Settings, offsit
         if why: problems.append(f'broken link {why}' if href.startswith(base) else why)
     if name in GRADIENT_PAGES and not st['gradientOutputs']:
         problems.append('no gradient comparison shown (a check_block table or "Comparing gradients")')
+    if st['opensWith'] and st['opensWith'].startswith('code'): problems.append(f'the page opens with {st["opensWith"]}')
     return problems, st, page
+
+
+def phone_problems(ctx, url):
+    "What is wrong with the page at `url` at a phone's width: a page wider than the screen."
+    page = ctx.new_page()
+    page.goto(url, wait_until='load')
+    st = page.evaluate(PHONE_STATE)
+    out = [] if st['width'] <= st['screen'] and not st['widest'] else [
+        f'wider than a phone at {st["screen"]} pixels: {", ".join(st["widest"]) or st["width"]} (cut off, or the page scrolls sideways)']
+    return out, page
+
+
+def course_expectations():
+    "What the course needs on the site: the sidebar's parts, and for each Block page the code it must show folded."
+    import yaml
+    import backprop._modidx, backprop.blocks
+    from backprop.course import course_parts, page_of
+    import exercises
+    parts = [(part, [page_of(n) for n in nbs]) for part, nbs in course_parts(ROOT/'nbs'/'sidebar.yml').items()]
+    syms = {k: v[0].split('#')[0] for mod in backprop._modidx.d['syms'].values() for k, v in mod.items()}
+    def source(obj): return textwrap.dedent(pyinspect.getsource(pyinspect.unwrap(obj)))
+    folded = {}                                                  # page -> {what: source}
+    for name, module in backprop.blocks._ELSEWHERE.items():
+        cls = getattr(backprop.blocks, name)
+        if 'backward' in cls.__dict__:
+            folded.setdefault(syms[f'backprop.{module}.{name}'], {})[f'{name}.backward'] = source(cls.__dict__['backward'])
+    exercise_pages = {}
+    for nb, name in exercises.EXERCISES:
+        key = next(k for k in syms if k.endswith('.' + name) and k.count('.') == 2 + name.count('.'))
+        obj = importlib.import_module(key.rsplit('.', name.count('.') + 1)[0])
+        for part in name.split('.'): obj = getattr(obj, part)
+        folded.setdefault(syms[key], {})[name] = source(obj)
+        exercise_pages.setdefault(syms[key], f'exercises/{nb}.ipynb')
+    return parts, folded, exercise_pages
+
+
+def _words(text): return ' '.join(text.split())
+
+
+def run_exercise(url: str) -> tuple:
+    "Download the exercise notebook at `url`, check that it is valid, and run it in a fresh kernel: `(problem, seconds)`."
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+    start = time.time()
+    try: nb = nbformat.reads(urllib.request.urlopen(url).read().decode(), as_version=4); nbformat.validate(nb)
+    except Exception as e: return f'not a valid notebook: {e}', 0
+    for cell in nb.cells:                                    # as nbdev_test: the cells flagged slow do not run
+        if cell.cell_type == 'code' and re.search(r'^#\|\s*slow\b', cell.source, re.M): cell.source = ''
+    os.environ['IN_TEST'] = '1'
+    with tempfile.TemporaryDirectory() as where:
+        try: NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": where}}).execute(stderr=subprocess.DEVNULL)
+        except CellExecutionError as e:
+            if e.ename == 'NotImplementedError': return None, time.time() - start
+            return f'stopped with {e.ename}: {str(e.evalue)[:120]}, not at its TODO', time.time() - start
+    return 'ran to the end: it leaves nothing to write', time.time() - start
+
+
+def course_problems(site_pages, states, base) -> list:
+    "What the course lacks on the built site: the sidebar's parts, the folded code of each Block page, the exercises."
+    parts, folded, exercise_pages = course_expectations()
+    problems = []
+    shown = [(sec['title'], [Path(urlsplit(h).path).name for h in sec['links']]) for sec in states['index.html']['sections']]
+    if shown != parts: problems.append(f'index.html: the sidebar shows the parts {shown}, but nbs/sidebar.yml has {parts}')
+    for page, wanted in sorted(folded.items()):
+        if page not in states: problems.append(f'{page}: page missing'); continue
+        folds = states[page]['folds']
+        if any(f['open'] for f in folds): problems.append(f'{page}: a block of code is open, not folded')
+        texts = [_words(f['text']) for f in folds]
+        for what, src in wanted.items():
+            if not any(_words(src) in t for t in texts): problems.append(f'{page}: no folded code shows {what}')
+    links = {}
+    for page, link in sorted(exercise_pages.items()):
+        if page in states and base + link not in states[page]['links']: problems.append(f'{page}: no link to its exercise, {link}')
+        else: links[link] = page
+    with ProcessPoolExecutor(2) as pool:                     # two kernels at a time
+        for (link, page), (why, took) in zip(links.items(), pool.map(run_exercise, [base + l for l in links])):
+            print(f'  {link} (linked from {page}): {why or "valid, and runs up to its TODO"} ({took:.0f} s)', flush=True)
+            if why: problems.append(f'{page}: its exercise {link} {why}')
+    return problems
 
 
 def check(site: Path, screenshot: bool = True) -> list:
@@ -214,11 +350,13 @@ def check(site: Path, screenshot: bool = True) -> list:
             ctx.route('**/*', route)
             found, _, page = inspect(ctx, base + PLANTED, PLANTED, site, base, settings, offsite)
             page.close()
-            missed = [p for p in plants if not any(CAUGHT_BY[p] in f for f in found)]
+            missed = [p for p in plants if p != 'a page wider than a phone' and not any(CAUGHT_BY[p] in f for f in found)]
             problems += [f'the check did not catch {p} on a planted page' for p in missed]
-            print(f'  planted page: {len(plants) - len(missed)} of {len(plants)} planted problems caught', flush=True)
+            print(f'  planted page: {len(plants) - 1 - len(missed)} of {len(plants) - 1} planted problems caught (and one at a phone\'s width, below)', flush=True)
+            states = {}
             for name in pages:
                 found, st, page = inspect(ctx, base + name, name, site, base, settings, offsite)
+                states[name] = st
                 problems += [f'{name}: {p}' for p in found]
                 print(f'  {name}: {st["math"]} maths, {len(set(st["links"]))} links, '
                       f'{st["gradientOutputs"]} gradient checks shown', flush=True)
@@ -227,7 +365,26 @@ def check(site: Path, screenshot: bool = True) -> list:
                     shot.parent.mkdir(parents=True, exist_ok=True)
                     page.screenshot(path=str(shot))
                 page.close()
+            wide = browser.new_context(viewport={'width': DESKTOP, 'height': 1000}, service_workers='block')
+            wide.route('**/*', route)
+            for name in pages:
+                if not states[name]['folds']: continue
+                page = wide.new_page(); page.goto(base + name, wait_until='load')
+                problems += [f'{name}: folded code wider than the text column at {DESKTOP} pixels: {w}' for w in page.evaluate(FOLDS_FIT)]
+                page.close()
+            phone = browser.new_context(viewport={'width': PHONE, 'height': 800}, service_workers='block', is_mobile=True)
+            phone.route('**/*', route)
+            found, page = phone_problems(phone, base + PLANTED)
+            if not found: problems.append('the check did not catch a page wider than a phone on a planted page')
+            page.close()
+            for name in pages:
+                found, page = phone_problems(phone, base + name)
+                problems += [f'{name}: {p}' for p in found]
+                if screenshot and name == PHONE_SHOT[0]: page.screenshot(path=str(site/PHONE_SHOT[1]), full_page=True)
+                page.close()
+            print(f'  every page at a phone\'s width ({PHONE} pixels), and the folded code at a desktop\'s ({DESKTOP})', flush=True)
             browser.close()
+            problems += course_problems(pages, states, base)
     finally:
         server.shutdown()
     problems += [f'request to another host: {u}' for u in sorted(set(offsite))]

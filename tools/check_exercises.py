@@ -2,12 +2,13 @@
 and the output names the mistake's hint.
 
 The exercises are written by tools/exercises.py into a temporary folder and executed there with nbclient (a fresh
-kernel each, as Jupyter runs them), skipping the cells flagged `#| slow` as nbdev_test does. With `allow_errors`, a
+kernel each, as Jupyter runs them, two at a time), skipping the cells flagged `#| slow` as nbdev_test does. With `allow_errors`, a
 notebook runs to the end, so that the check sees every cell's error, and the hint of the first `check_block` that fails.
 
 Usage: `python tools/check_exercises.py` (`make exercises`); exits 1 when a check fails.
 """
 import argparse, ast, copy, os, subprocess, sys, tempfile, time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -18,12 +19,16 @@ import exercises
 
 # (notebook, function, the correct line, the planted mistake, a piece of the hint that must appear)
 PLANTED = [
-    ('00a_linear', 'Linear.backward', 'self.db += dout.sum(0)', 'self.db += dout.mean(0)',
+    ('00a_linear', 'linear_backward', 'db += dout.sum(0)', 'db += dout.mean(0)',
      'db equals the mean over the batch, not the sum'),
-    ('00c_losses', 'CrossEntropyLoss.backward', 'return dx.mul_(dout / n)', 'return dx.mul_(dout)',
+    ('00c_losses', 'cross_entropy_backward', 'return p.mul_(dout / n)', 'return p.mul_(dout)',
      'a missing 1/N'),
+    ('02a_normalisation', 'batchnorm_backward', 'n * dout - v(sum_dy) - xhat * v(sum_dy_xhat)', 'n * dout - v(sum_dy)',
+     'an affine function of the input'),
+    ('02c_convolution', 'avgpool2d_backward', '1 / (kh * kw)', '1.',
+     'off by a constant factor of 4'),
 ]
-SOLVED = ['00a_linear', '00b_activations', '00c_losses']  # put back and run; each notebook takes a few seconds
+SOLVED = sorted({nb for nb, _ in exercises.EXERCISES})  # every exercise notebook: put back and run, a few seconds each
 
 
 def put_back(ex, solutions):
@@ -60,22 +65,28 @@ def main(argv=None):
             try: sols = exercises.write_exercises(sorted({n for n in SOLVED} | {p[0] for p in PLANTED}), tmp)
             finally: sys.stdout = stdout
         exs = {n: nbformat.read(Path(tmp)/f'{n}.ipynb', as_version=4) for n in sols}
-        for n in SOLVED:
-            took, errors = run(put_back(exs[n], sols[n]), tmp)
-            stubbed = run_stub_check(exs[n])
-            ok = not errors and stubbed
-            print(f'{"ok  " if ok else "FAIL"} {n}: solutions put back, {len(errors)} errors ({took:.0f} s)', flush=True)
-            if not stubbed: print(f'     the exercise of {n} does not raise NotImplementedError where the solutions were')
-            for e in errors[:3]: print(f'     {e.splitlines()[0][:200]}')
-            if not ok: failed.append(n)
+        jobs = [put_back(exs[n], sols[n]) for n in SOLVED]
         for n, name, right, wrong, hint in PLANTED:
-            if right not in sols[n][name]: print(f'FAIL {n}: {right!r} is not in {name}'); failed.append(n); continue
-            planted = dict(sols[n], **{name: sols[n][name].replace(right, wrong)})
-            took, errors = run(put_back(exs[n], planted), tmp)
-            ok = any(hint in e for e in errors)
-            print(f'{"ok  " if ok else "FAIL"} {n}: {wrong!r} planted in {name}: {len(errors)} errors, '
-                  f'{"with" if ok else "WITHOUT"} the hint {hint!r} ({took:.0f} s)', flush=True)
-            if not ok: failed.append(f'{n} planted')
+            if right not in sols[n][name]: print(f'FAIL {n}: {right!r} is not in {name}'); failed.append(n); jobs.append(None)
+            else: jobs.append(put_back(exs[n], dict(sols[n], **{name: sols[n][name].replace(right, wrong)})))
+        with ProcessPoolExecutor(2) as pool:   # two kernels at a time
+            results = pool.map(run, [j for j in jobs if j is not None], [tmp] * sum(j is not None for j in jobs))
+            results = iter(results)
+            for n in SOLVED:
+                took, errors = next(results)
+                stubbed = run_stub_check(exs[n])
+                ok = not errors and stubbed
+                print(f'{"ok  " if ok else "FAIL"} {n}: solutions put back, {len(errors)} errors ({took:.0f} s)', flush=True)
+                if not stubbed: print(f'     the exercise of {n} does not raise NotImplementedError where the solutions were')
+                for e in errors[:3]: print(f'     {e.splitlines()[0][:200]}')
+                if not ok: failed.append(n)
+            for (n, name, right, wrong, hint), job in zip(PLANTED, jobs[len(SOLVED):]):
+                if job is None: continue
+                took, errors = next(results)
+                ok = any(hint in e for e in errors)
+                print(f'{"ok  " if ok else "FAIL"} {n}: {wrong!r} planted in {name}: {len(errors)} errors, '
+                      f'{"with" if ok else "WITHOUT"} the hint {hint!r} ({took:.0f} s)', flush=True)
+                if not ok: failed.append(f'{n} planted')
     print(f'\n{"all exercise checks passed" if not failed else "FAILED: " + ", ".join(failed)}')
     sys.exit(1 if failed else 0)
 

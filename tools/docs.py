@@ -9,14 +9,16 @@ The steps are nbdev's own, then a renderer that reads a Quarto website:
 2. Quarto honours the `output-file` that nbdev writes into each page (`00_blocks.ipynb` becomes `blocks.html`);
    smalldocs names a page after its file, so each processed notebook is renamed to its `output-file` first.
 3. smalldocs (PyPI) renders `_proc/` as a Quarto website: navbar, sidebar, table of contents, search, saved outputs.
-4. Nothing on a page loads from the internet: smalldocs points KaTeX at a CDN, so the pages get a local copy of
+4. The exercise notebooks that the Block pages link (`exercises/*.ipynb`) are written into the site by the code of
+   `make exercises` (tools/exercises.py), from the same notebooks.
+5. Nothing on a page loads from the internet: smalldocs points KaTeX at a CDN, so the pages get a local copy of
    KaTeX (from the npm registry, installed by `make katex`; or any copy named by `KATEX_DIR`), and the theme's
    import of web fonts is dropped (the theme's own fallback fonts apply).
-5. Links stay on the site. nbdev writes a link to a documented name as `doc_host` + `doc_baseurl` + page (settings.ini),
+6. Links stay on the site. nbdev writes a link to a documented name as `doc_host` + `doc_baseurl` + page (settings.ini),
    which leaves a local copy of the site for the published one (or, with both empty, starts at the server's root):
    each becomes a link relative to its page. show_doc's "source" links go to `git_url`, and are dropped when
    settings.ini names no repository (nbdev would point them at `/blob/...` on this site).
-6. No Markdown shows as text. nbdev turns a backticked name into a link inside the text of an existing link (a link
+7. No Markdown shows as text. nbdev turns a backticked name into a link inside the text of an existing link (a link
    in a link, whose outer brackets show), and show_doc prints parameter comments, which are Markdown (docments), in
    the signature's code block: the outer link keeps its text, and a signature's comments show their links as links
    and their code without backticks.
@@ -43,6 +45,7 @@ MD_LINK = re.compile(r'\[`?([^\]`]+?)`?\]\(([^)\s]+)\)')
 CODE_SPAN = re.compile(r'`([^`]+)`')
 # smalldocs's notes about Quarto options it has no use for: expected, so not printed
 QUIET = ('format commonmark is not built', 'keep-md is ignored')
+EXERCISE_LINK = re.compile(r'broken link (exercises/[\w.-]+\.ipynb)$')  # written into the site after smalldocs renders it
 
 
 def katex_dir() -> Path:
@@ -129,6 +132,13 @@ def render(proc: Path, out: Path) -> list:
     return [w for w in site.warnings if not any(q in w for q in QUIET)]
 
 
+def write_exercises(root: Path, dest: Path):
+    "Write the exercise notebooks of `root`'s notebooks into `dest`, as `make exercises` does (quietly)."
+    sys.path.insert(0, str(ROOT/'tools'))
+    import contextlib, io, exercises
+    with contextlib.redirect_stdout(io.StringIO()): exercises.write_exercises(dest=dest, nbs=root/'nbs')
+
+
 def localise(out: Path, katex: Path):
     "Make every page load KaTeX from `site_libs/katex` and drop the theme's web-font import."
     shutil.copytree(katex, out/'site_libs'/'katex', dirs_exist_ok=True,
@@ -194,7 +204,7 @@ def signature_comments(html: str) -> str:
 
 
 def relink(out: Path, cfg) -> int:
-    "Keep every page's links on the site and its Markdown rendered (steps 5 and 6 above); return the links changed."
+    "Keep every page's links on the site and its Markdown rendered (steps 6 and 7 above); return the links changed."
     base = site_base(cfg)
     changed = 0
     for page in out.rglob('*.html'):
@@ -238,6 +248,8 @@ def main(argv=None):
     fix_show_doc(proc, drop_source=not get_config().git_url)
     out = Path(args.out).resolve() if args.out else get_config().doc_path
     warnings = render(proc, out)
+    write_exercises(root, out/'exercises')
+    warnings = [w for w in warnings if not ((m := EXERCISE_LINK.search(w)) and (out/m[1]).is_file())]  # written just now
     localise(out, katex)
     relink(out, get_config())
     for w in warnings: print(f'docs: warning: {w}', file=sys.stderr)

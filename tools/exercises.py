@@ -16,20 +16,28 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# (notebook, function) pairs made exercises without a directive in the notebook: the backward passes of the Blocks.
+# (notebook, function) pairs made exercises without a directive in the notebook: the backward passes of the Blocks, as
+# the pages show them beside their derivations (the pure functions that each Block calls, or the Block's own method).
 EXERCISES = [
-    ('00a_linear', 'Linear.backward'),
+    ('00a_linear', 'linear_backward'),
     ('00b_activations', 'Activation.backward'),
     ('00b_activations', 'Sigmoid.derivative'),
     ('00b_activations', 'TanH.derivative'),
-    ('00c_losses', 'CrossEntropyLoss.backward'),
-    ('00c_losses', 'MSELoss.backward'),
+    ('00c_losses', 'cross_entropy_backward'),
+    ('00c_losses', 'mse_backward'),
     ('00d_containers', 'Sequential.backward'),
+    ('02a_normalisation', 'batchnorm_backward'),
+    ('02a_normalisation', 'layernorm_backward'),
+    ('02b_embedding', 'embedding_backward'),
+    ('02c_convolution', 'conv2d_backward_im2col'),
+    ('02c_convolution', 'maxpool2d_backward'),
+    ('02c_convolution', 'avgpool2d_backward'),
 ]
 DIRECTIVE = re.compile(r'#\s*exercise\s*$')
 EXPORT = re.compile(r'^[ \t]*#\|[ \t]*(default_exp|export|exports|exporti)\b.*\n?', re.M)
 TODO = {'backward': 'add the parameter gradients, if any (+=, never =); return dx, or None when input_grad is False',
-        'derivative': "return f'(x), computed from y = f(x), into `out` when it is given"}
+        'derivative': "return f'(x), computed from y = f(x), into `out` when it is given",
+        '_backward': 'from the derivation above: add any parameter gradients into the tensors given (+=, never =); return dx'}
 INTRO = ('**Exercise.** {what} left for you: each says `TODO`. Write them from the derivation above '
          'them, then run the notebook from the top. The tests and gradient checks below each one use your class; when '
          'a check fails, its report names the tensors that are wrong and, where the error has a simple shape, gives a '
@@ -63,7 +71,7 @@ def stub(source, name, f):
     if first is None: return source
     head_line, col = first.lineno - 1, first.col_offset
     indent = ' ' * (f.col_offset + 4)
-    todo = TODO.get(f.name, 'write this function')
+    todo = TODO.get(f.name) or TODO.get('_backward' if f.name.endswith('_backward') else '', 'write this function')
     new = [f'{indent}# TODO: {todo}\n', f'{indent}raise NotImplementedError\n']
     if first.lineno == f.lineno:                     # a one-line def: keep the header, up to the body
         keep = lines[:head_line] + [lines[head_line][:col].rstrip() + '\n']
@@ -134,12 +142,12 @@ def make_exercise(nb, listed=()):
     return ex, solutions
 
 
-def write_exercises(names=None, dest=ROOT/'exercises'):
-    "Write the exercise notebooks of `names` (default: all) into `dest`; return `{notebook: solutions}`."
-    dest = Path(dest); dest.mkdir(exist_ok=True)
+def write_exercises(names=None, dest=ROOT/'exercises', nbs=ROOT/'nbs'):
+    "Write the exercise notebooks of `names` (default: all) of the folder `nbs` into `dest`; return `{notebook: solutions}`."
+    dest = Path(dest); dest.mkdir(parents=True, exist_ok=True)
     listed = {}
     for nbname, fn in EXERCISES: listed.setdefault(nbname, []).append(fn)
-    paths = [ROOT/'nbs'/f'{Path(n).stem}.ipynb' for n in names] if names else sorted((ROOT/'nbs').glob('[0-9]*.ipynb'))
+    paths = [Path(nbs)/f'{Path(n).stem}.ipynb' for n in names] if names else sorted(Path(nbs).glob('[0-9]*.ipynb'))
     out = {}
     for p in paths:
         ex, solutions = make_exercise(nbformat.read(p, as_version=4), listed.get(p.stem, ()))
