@@ -66,8 +66,8 @@ def _check_scores_labels(self:CrossEntropyLoss, x, y):
     if y.is_meta: return                                     # shapes only: there are no values to check
     lo, hi = torch.aminmax(y)
     lo, hi = int(lo), int(hi)                                # two Python numbers: cheaper to compare than tensors
-    if lo < 0 or hi >= x.shape[1]:
-        raise ValueError(f'{self!r}: labels must be in [0, {x.shape[1]}) for {x.shape[1]} classes, got values from {lo} to {hi}')
+    c = x.shape[-1]
+    if lo < 0 or hi >= c: raise ValueError(f'{self!r}: labels must be in [0, {c}) for {c} classes, got values from {lo} to {hi}')
 
 # %% ../nbs/00c_losses.ipynb #523adcd6c
 #| code-fold: true
