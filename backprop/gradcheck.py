@@ -21,7 +21,8 @@ from .validation import finite_number
 # %% auto #0
 __all__ = ['FD_RTOL', 'AUTOGRAD_RTOL', 'AG_FLOOR_FACTOR', 'AG_FLOOR_CAP', 'AG_TRUSTED', 'SAME_FUNCTION_RTOL', 'param_names',
            'TensorCheck', 'GradCheck', 'rng_devices', 'hand_gradients', 'autograd_gradients', 'HandPasses',
-           'hand_passes', 'pass_problems', 'factor_fit', 'tensor_hint', 'gradient_hints', 'check_block']
+           'hand_passes', 'pass_problems', 'looks_ahead', 'factor_fit', 'tensor_hint', 'part_hint', 'gradient_hints',
+           'check_block']
 
 # %% ../nbs/04_gradcheck.ipynb #c0009
 def _child_names(block):
@@ -321,6 +322,20 @@ def pass_problems(p:HandPasses, x, names, tols):
             out.append(f'{name}: input_grad=False ' + ('skipped the parameter gradients' if skipped else 'gave other parameter gradients'))
     return out
 
+# %% ../nbs/04_gradcheck.ipynb #la0002
+def looks_ahead(block:Block, x:Tensor, kw:dict, seed:int):
+    "For a Block that says it is causal (`causal = True`), a problem where an output depends on an input at a later position."
+    if not getattr(block, 'causal', False) or x.dim() < 2 or x.shape[1] < 2: return []
+    c, x64 = _copy(block, torch.float64), x.detach().double().requires_grad_()
+    _reseed(seed, x.device)
+    with no_cache(): y = c(x64, **kw)
+    for t in range(x.shape[1] - 1):
+        g, = torch.autograd.grad(y[:, :t + 1].sum(), x64, retain_graph=True, allow_unused=True)
+        if g is not None and g[:, t + 1:].norm().item() > 1e-10 * g.norm().item():
+            return [f'the output at position {t} depends on the input at later positions (autograd through the forward '
+                    'pass): a causal Block must not look ahead']
+    return []
+
 # %% ../nbs/04_gradcheck.ipynb #h0009
 def _grad_name(name):
     "The gradient's name for a row's tensor: `dx` for the input, `[2].db` for `[2].b`."
@@ -335,6 +350,10 @@ def _factor_words(c, n):
     if n > 1 and near(c, 1 / n): return f'off by a constant factor of {c:.4g} (1/N for N={n}?)'
     if n > 1 and near(c, n): return f'off by a constant factor of {c:.4g} (a missing 1/N for N={n}?)'
     if near(c, 2) or near(c, 0.5): return f'off by a constant factor of {c:.4g} (counted twice, or halved?)'
+    k = round(c * c) if abs(c) >= 1 else round(1 / (c * c))
+    if k > 1 and not near(abs(c), round(abs(c))) and near(c * c, k if abs(c) >= 1 else 1 / k):   # sqrt(k) or 1/sqrt(k)
+        return f'off by a constant factor of {c:.4g} (a missing 1/sqrt({k})?)' if abs(c) > 1 else \
+               f'off by a constant factor of {c:.4g} (1/sqrt({k}) once too often?)'
     return f'off by a constant factor of {c:.6g}'
 
 def factor_fit(g:Tensor, r:Tensor):
@@ -373,6 +392,44 @@ def tensor_hint(name:str, g, r:Tensor, tol:float, n:int, is_param:bool):
         return f'the error of {d} is the same for every sample: a term that does not depend on the sample is missing or extra'
     return None
 
+# %% ../nbs/04_gradcheck.ipynb #h0011b
+def _runs(mask):
+    "The runs of consecutive True in a list of booleans, as (first, last) pairs."
+    out, start = [], None
+    for j, m in enumerate(list(mask) + [False]):
+        if m and start is None: start = j
+        if not m and start is not None: out.append((start, j - 1)); start = None
+    return out
+
+def part_hint(name:str, g:Tensor, r:Tensor, tol:float, is_param:bool):
+    "A sentence naming the part of `g` that is wrong, when the rest agrees with `r` along some dimension, or `None`."
+    if g is None or tuple(g.shape) != tuple(r.shape) or g.dim() < 1 or g.numel() < 2: return None
+    d, gd, rd = _grad_name(name), g.detach().double().cpu(), r.detach().double().cpu()
+    for dim in range(0 if is_param else 1, g.dim()):
+        if g.shape[dim] < 2: continue
+        err = (gd - rd).movedim(dim, 0).reshape(g.shape[dim], -1).norm(dim=1)
+        ref = rd.movedim(dim, 0).reshape(g.shape[dim], -1).norm(dim=1)
+        wrong = (err > tol * ref.clamp_min(1e-300)) & (err > 1e-12 * rd.norm())
+        runs = _runs(wrong.tolist())
+        if len(runs) != 1 or wrong.all() or not wrong.any(): continue
+        (a, b), size = runs[0], g.shape[dim]
+        where = f'{a}' if a == b else f'{a} to {b}'
+        if not is_param and b < size - 1 and a == 0 and dim >= 1:
+            return (f'{d} is right only at the last {size - 1 - b} of the {size} positions of its dimension {dim}: what goes '
+                    f'back from later positions to earlier ones (as through time) is missing or wrong')
+        part = lambda t: t.movedim(dim, 0)[a:b + 1]
+        c, res = factor_fit(part(gd), part(rd))
+        factor = f', {_factor_words(c, 1)} there' if res <= tol and abs(c - 1) > tol else ''
+        return f'{d} is wrong only at {where} (of 0 to {size - 1}) along its dimension {dim}, right elsewhere{factor}'
+    return None
+
+def _rows_like_output(g, r, y, tol):
+    "Whether the error `g - r` is, in each row (the last dimension), a multiple of the output `y`."
+    if g is None or y is None or tuple(g.shape) != tuple(y.shape) or g.dim() < 1 or g.shape[-1] < 2: return False
+    err, yd = (g.detach().double() - r.detach().double()).cpu(), y.detach().double().cpu()
+    c = (err * yd).sum(-1, keepdim=True) / (yd * yd).sum(-1, keepdim=True).clamp_min(1e-300)
+    return (err - c * yd).norm().item() <= tol * r.double().norm().item() and err.norm().item() > tol * r.double().norm().item()
+
 # %% ../nbs/04_gradcheck.ipynb #h0012
 _PROBLEM_HINTS = (  # (what a problem says, the hint it gives)
     ('changed dout in place', 'backward changed dout in place: compute into new tensors, as the caller still holds dout'),
@@ -381,6 +438,7 @@ _PROBLEM_HINTS = (  # (what a problem says, the hint it gives)
     ('gave other parameter gradients', 'input_grad=False gave other parameter gradients than input_grad=True'),
     ('returned a tensor, not None', 'backward(dout, input_grad=False) must return None'),
     ('dx is torch.', 'dx has another dtype than the input: a tensor or constant of another dtype promoted it'),
+    ('must not look ahead', 'the forward pass looks ahead: an output depends on later inputs (a mask after the softmax, or none?)'),
 )
 
 def _reused(block):
@@ -401,6 +459,13 @@ def _affine_in_input(g, r, x, tol):
     fit = torch.linalg.lstsq(basis, err.T.unsqueeze(-1)).solution                           # (C, 2, 1)
     return (basis @ fit).squeeze(-1).T.sub(err).norm().item() <= tol * r.double().norm().item()
 
+def _output(block, x):
+    "The output of a copy of `block` on `x` (caching nothing), or `None` when it has not the input's shape."
+    try:
+        with no_cache(): y = _copy(block)(x)
+    except Exception: return None
+    return y if isinstance(y, Tensor) and y.shape == x.shape else None
+
 def gradient_hints(block:Block, x:Tensor, rows:list, ours:list, refs:list, problems:list):
     "Short sentences naming the likely mistakes of a failed check, from each failing tensor's error and the problems."
     out = []
@@ -414,6 +479,10 @@ def gradient_hints(block:Block, x:Tensor, rows:list, ours:list, refs:list, probl
         if h is None and i == 0 and _affine_in_input(g, r, x, row.ag_tol):
             h = ('the error of dx is, feature by feature, an affine function of the input: a term through a batch '
                  'statistic (the mean or the variance) is missing or extra')
+        if h is None and i == 0 and _rows_like_output(g, r, _output(block, x), row.ag_tol):
+            h = ('the error of dx is, row by row, a multiple of the output: a term through the sum over the row (as the '
+                 'y (dout . y) of softmax\'s Jacobian) is missing or extra')
+        if h is None: h = part_hint(row.name, g, r, row.ag_tol, i > 0)
         if h and h not in out: out.append(h)
     reused = _reused(block)
     if reused and not out and any(not r.passed for r in rows):
@@ -467,13 +536,14 @@ def check_block(block:Block,              # the Block to check (it is not change
         tdx, tgrads = autograd_gradients(_copy(block), x, kw, seed, p.dout)
         ag_floors = _ag_floors(block, x, kw, seed, p.dout, (tdx, tgrads))
         fd_rows = _fd_rows(block, x, kw, seed, p.dout, h, max_fd_elements, names)
+        ahead = looks_ahead(block, x, kw, seed)
     shapes = [x.shape] + [q.shape for q, _ in block.params()]
     for name, shape, g, t, agf, (k, n, g64, fd, floor) in zip(names, shapes, [p.dx] + p.grads, [tdx] + tgrads, ag_floors, fd_rows):
         fa, fr = _errors(g64, fd)
         aa, ar = _errors(g, torch.zeros(shape) if t is None else t)  # autograd gives None when L does not depend on x
         fd_tol = fd_rtol + floor / max(fd.norm().item(), 1e-300)
         res.rows.append(TensorCheck(name, tuple(shape), k, n, fa, fr, fd_tol, aa, ar, ag_tol + agf))
-    res.problems = pass_problems(p, x, names[1:], [r.ag_tol for r in res.rows[1:]])
+    res.problems = pass_problems(p, x, names[1:], [r.ag_tol for r in res.rows[1:]]) + ahead
     if not res.passed: res.hints = gradient_hints(block, x, res.rows, [p.dx] + p.grads, [tdx] + tgrads, res.problems)
     if assert_ok and not res.passed: raise AssertionError(f'gradient check failed\n{res}')
     return res

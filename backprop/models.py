@@ -9,10 +9,12 @@ from collections.abc import Sequence
 
 from . import validation
 from .conv import ConvClassifier  # defined with the convolutions; a model, so importable from here too
+from .gpt import GPT             # defined with its Blocks, importable from here too
+from .recurrent import CharRNN
 from .blocks import BatchNorm1d, Block, Dropout, LayerNorm, LeakyReLU, Linear, ReLU, Sequential, Sigmoid, TanH
 
 # %% auto #0
-__all__ = ['MLP', 'ConvClassifier']
+__all__ = ['MLP', 'ConvClassifier', 'GPT', 'CharRNN']
 
 # %% ../nbs/02_models.ipynb #c0006
 _activations = {'relu': ReLU, 'sigmoid': Sigmoid, 'tanh': TanH, 'lrelu': LeakyReLU, 'leakyrelu': LeakyReLU}
@@ -74,4 +76,4 @@ class MLP(Block):
     def __repr__(self): return f'MLP, {self.sequence}'
 
 # %% ../nbs/02_models.ipynb #c0009
-_all_ = ['ConvClassifier']
+_all_ = ['ConvClassifier', 'GPT', 'CharRNN']

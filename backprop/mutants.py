@@ -8,22 +8,29 @@ from __future__ import annotations
 import contextlib
 import copy
 import io
+import math
 from dataclasses import dataclass
 from typing import Callable
 
 import torch
 
+from . import recurrent
+from .activations import Softmax, softmax_backward
+from .attention import CausalSelfAttention, attention_backward, future_mask, merge_heads, split_heads
 from .blocks import CrossEntropyLoss, Linear, ReLU, Sequential, Sigmoid, TanH, no_cache
+from .course import swapped
 from .grad_compare import compare_block_to_torch
 from .gradcheck import _one_line, _reused, check_block
 from .norm import BatchNorm1d
+from .recurrent import RNN, recurrent_param_grads
 
 # %% auto #0
 __all__ = ['CATALOGUE', 'HOMEWORK_LIMIT', 'ScaledTanH', 'NoMeanCrossEntropy', 'TwiceMeanCrossEntropy', 'FlippedSigmoid',
            'FlippedBias', 'TransposedWeight', 'MeanBias', 'MissingBias', 'AssignedLinear', 'OneCacheLinear',
            'InPlaceReLU', 'SkippingLinear', 'Float64Linear', 'FlatLinear', 'ZeroingSequential', 'UnchainedSequential',
-           'NoMeanTermBatchNorm', 'NoVarianceTermBatchNorm', 'Mutant', 'by_check_block', 'by_compare', 'as_function',
-           'by_gradcheck', 'catch_table', 'correct_table', 'format_table']
+           'NoMeanTermBatchNorm', 'NoVarianceTermBatchNorm', 'NoSumSoftmax', 'NoScaleAttention',
+           'TransposedKeyAttention', 'MaskAfterSoftmax', 'no_carry', 'NoCarryRNN', 'Mutant', 'by_check_block',
+           'by_compare', 'as_function', 'by_gradcheck', 'catch_table', 'correct_table', 'format_table']
 
 # %% ../nbs/04c_mutants.ipynb #c0007
 class ScaledTanH(TanH):
@@ -164,6 +171,58 @@ class NoVarianceTermBatchNorm(BatchNorm1d):
         dx = super().backward(dout, input_grad)
         return None if dx is None else dx + gamma * r / xhat.shape[0] * xhat * (dout * xhat).sum(0)
 
+# %% ../nbs/04c_mutants.ipynb #m0002
+class NoSumSoftmax(Softmax):
+    "dx = y * dout: the Jacobian's diagonal only, without the sum term - y (dout . y)."
+    def backward(self, dout, input_grad=True):
+        (y, dim), = self._saved()
+        dx = super().backward(dout, input_grad)
+        return None if dx is None else dx + y * (dout * y).sum(dim, keepdim=True)
+
+# %% ../nbs/04c_mutants.ipynb #m0004
+class NoScaleAttention(CausalSelfAttention):
+    "dQ and dK without the 1/sqrt(d) of the scores."
+    def backward(self, dout, input_grad=True):
+        cache, = self._saved()
+        dqkv = attention_backward(self.c_proj.backward(dout), cache)
+        dqkv[..., :2 * self.n_embd] *= math.sqrt(cache[0].shape[-1])      # the mistake
+        return self.c_attn.backward(dqkv, input_grad=input_grad)
+
+# %% ../nbs/04c_mutants.ipynb #m0005
+class TransposedKeyAttention(CausalSelfAttention):
+    "dK computed as dS Q, not dS^T Q (the shapes match: S is T x T)."
+    def backward(self, dout, input_grad=True):
+        (q, k, v, p), = self._saved()
+        dy = self.c_proj.backward(dout)
+        dqkv = attention_backward(dy, (q, k, v, p))
+        ds = softmax_backward(split_heads(dy, self.n_head) @ v.transpose(-2, -1), (p, -1)) / math.sqrt(q.shape[-1])
+        dqkv[..., self.n_embd:2 * self.n_embd] = merge_heads(ds @ q)      # the mistake
+        return self.c_attn.backward(dqkv, input_grad=input_grad)
+
+# %% ../nbs/04c_mutants.ipynb #m0006
+class MaskAfterSoftmax(CausalSelfAttention):
+    "The mask applied after the softmax: each row normalised over the later positions too, then zeroed there."
+    def forward(self, x):
+        self._check_input(x)
+        q, k, v = (split_heads(z, self.n_head) for z in self.c_attn(x).chunk(3, -1))
+        p = torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1]), -1)
+        p = p.masked_fill(future_mask(q.shape[-2], p.device), 0.)           # the mistake: after, not before
+        self._save((q, k, v, p))
+        return self.c_proj(merge_heads(p @ v))
+
+# %% ../nbs/04c_mutants.ipynb #m0008
+def no_carry(dout, cache, dw_ih, dw_hh, db_ih, db_hh, input_grad=True):
+    "`rnn_backward` (tanh) without the gradient carried back from step t + 1."
+    x, h, w_ih, w_hh, nonlinearity = cache
+    da = dout * (1 - h ** 2)                                   # dL/da_t from the output at t alone
+    recurrent_param_grads(da, x, h, dw_ih, dw_hh, db_ih, db_hh)
+    return da @ w_ih if input_grad else None
+
+class NoCarryRNN(RNN):
+    "BPTT that forgets the gradient carried back from the next step: dL/dh_t = dout_t."
+    def backward(self, dout, input_grad=True):
+        with swapped(vars(recurrent), 'rnn_backward', no_carry): return super().backward(dout, input_grad)
+
 # %% ../nbs/04c_mutants.ipynb #c0030
 @dataclass
 class Mutant:
@@ -213,6 +272,14 @@ CATALOGUE = [
     Mutant('unchained', UnchainedSequential, Sequential, _mlp, expected='each Block its own dx'),
     Mutant('BN: no mean term', NoMeanTermBatchNorm, BatchNorm1d, _args(6), expected='the same for every sample'),
     Mutant('BN: no variance term', NoVarianceTermBatchNorm, BatchNorm1d, _args(6), expected='affine function of the input'),
+    Mutant('softmax: no sum term', NoSumSoftmax, Softmax, _args(), expected='row by row, a multiple of the output'),
+    Mutant('attention: no 1/sqrt(d)', NoScaleAttention, CausalSelfAttention, _args(16, 2, 0.5), (4, 6, 16),
+           expected='a missing 1/sqrt(8)'),
+    Mutant('attention: transposed K', TransposedKeyAttention, CausalSelfAttention, _args(16, 2, 0.5), (4, 6, 16),
+           expected='wrong only at 16 to 31'),
+    Mutant('attention: mask after softmax', MaskAfterSoftmax, CausalSelfAttention, _args(16, 2, 0.5), (4, 6, 16),
+           expected='the forward pass looks ahead'),
+    Mutant('BPTT: no carry', NoCarryRNN, RNN, _args(3, 4), (4, 6, 3), expected='what goes back from later positions'),
 ]
 
 # %% ../nbs/04c_mutants.ipynb #c0033

@@ -27,6 +27,10 @@ PLANTED = [
      'an affine function of the input'),
     ('02c_convolution', 'avgpool2d_backward', '1 / (kh * kw)', '1.',
      'off by a constant factor of 4'),
+    ('02d_recurrent', 'rnn_backward', 'dh = dout[:, t] + dh', 'dh = dout[:, t]',
+     'what goes back from later positions to earlier ones'),
+    ('02e_attention', 'attention_backward', 'softmax_backward(dp, (p, -1)) / math.sqrt(d)', 'softmax_backward(dp, (p, -1))',
+     'wrong only at 0 to 15 (of 0 to 23) along its dimension 0, right elsewhere, off by a constant factor of 2'),  # heads of 4: sqrt(4)
 ]
 SOLVED = sorted({nb for nb, _ in exercises.EXERCISES})  # every exercise notebook: put back and run, a few seconds each
 

@@ -32,6 +32,11 @@ EXERCISES = [
     ('02c_convolution', 'conv2d_backward_im2col'),
     ('02c_convolution', 'maxpool2d_backward'),
     ('02c_convolution', 'avgpool2d_backward'),
+    ('02d_recurrent', 'rnn_backward'),
+    ('02d_recurrent', 'lstm_backward'),
+    ('02e_attention', 'attention_backward'),
+    ('02f_gpt', 'TransformerBlock.backward'),
+    ('02f_gpt', 'GPT.backward'),
 ]
 DIRECTIVE = re.compile(r'#\s*exercise\s*$')
 EXPORT = re.compile(r'^[ \t]*#\|[ \t]*(default_exp|export|exports|exporti)\b.*\n?', re.M)
