@@ -27,6 +27,7 @@ def _storage_tensors(t):
 
 def _private(t):
     "Whether the caller's one name for `t` is the only way to reach its memory (so it can be overwritten unseen)."
+    if torch.compiler.is_compiling(): return False   # a compiled step plans its own memory: never reuse in place
     return not t.requires_grad and sys.getrefcount(t) == 3 and _storage_tensors(t) == 1  # 3: the caller's, ours, getrefcount's
 
 # %% ../nbs/00b_activations.ipynb #c0006b
@@ -207,10 +208,15 @@ class Dropout(Block):
         return dout.clone() if mask is None else dout * mask   # dL/dx = dL/dy ⊙ m
 
 # %% ../nbs/00b_activations.ipynb #c0034
+@torch.compiler.assume_constant_result
+def _keep_scale(p, dtype):
+    "1/(1-p) as `dtype` stores it (a constant to a compiled step)."
+    return torch.tensor(1 / (1 - p), dtype=dtype).item()
+
 @patch
 def _mask(self:Dropout, x):
     "The mask: 0 with probability about `p`, else `s`, the dtype's rounding of 1/(1-p), kept with probability exactly 1/s."
-    s = torch.tensor(1 / (1 - self.p), dtype=x.dtype).item()      # the scale, as the dtype stores it
+    s = _keep_scale(self.p, x.dtype)                              # the scale, as the dtype stores it
     draw = x.dtype if x.dtype in (torch.float32, torch.float64) else torch.float32
     keep = torch.rand(x.shape, dtype=draw, device=x.device) >= 1 - 1 / s
     return keep.to(x.dtype).mul_(s)

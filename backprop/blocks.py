@@ -23,9 +23,10 @@ from torch import Tensor
 from .validation import finite_number, positive_int, probability, tensor
 
 # %% auto #0
-__all__ = ['Block', 'BackwardError', 'keep_calls', 'no_cache', 'HookHandle', 'Linear', 'Activation', 'LeakyReLU', 'ReLU',
-           'Sigmoid', 'TanH', 'Dropout', 'CrossEntropyLoss', 'MSELoss', 'Sequential', 'Residual', 'BatchNorm1d',
-           'BatchNorm2d', 'LayerNorm', 'Embedding', 'Conv2d', 'MaxPool2d', 'AvgPool2d', 'Flatten']
+__all__ = ['Block', 'BackwardError', 'keep_calls', 'no_cache', 'flat_calls', 'flat_pending', 'HookHandle', 'Linear', 'Activation',
+           'LeakyReLU', 'ReLU', 'Sigmoid', 'TanH', 'Dropout', 'Softmax', 'GELU', 'CrossEntropyLoss', 'MSELoss',
+           'Sequential', 'Residual', 'BatchNorm1d', 'BatchNorm2d', 'LayerNorm', 'Embedding', 'Conv2d', 'MaxPool2d',
+           'AvgPool2d', 'Flatten', 'RNN', 'LSTM', 'CausalSelfAttention']
 
 # %% ../nbs/00_blocks.ipynb #c0010
 class _Call:
@@ -55,6 +56,7 @@ _backward_lock = threading.RLock()   # one backward pass at a time adds to the g
 _CONSUMED = ('consumed',)            # the cache of a record that has been backpropagated
 _FAILED = ('failed',)                # the cache of a record whose top-level call raised
 _UNRECORDED = object()               # the `root` of a call inside `no_cache()`: calls inside it are nested, and recorded nowhere
+_FLAT = object()                     # `root`, `current` and `backprop` inside a flat step (`flat_calls`): no records at all
 _version = operator.attrgetter('_version')  # a tensor's version counter: torch adds 1 at each in-place change
 _data_ptr = Tensor.data_ptr                 # where a tensor's memory starts: `t.data = other` moves it, with no new version
 
@@ -122,6 +124,7 @@ def __call__(self:Block, *args, **kwargs):
         ref = _TopRef(rec)
         ref.thread = st
     elif root is _UNRECORDED: return self.forward(*args, **kwargs)
+    elif root is _FLAT: return _flat_call(self, args, kwargs)
     else:                                                         # a call inside another Block's call
         rec = _Call()
         rec.owner, rec.cache, rec.top = self, None, False
@@ -198,6 +201,7 @@ def _save(self:Block, *cache):
     "Keep `cache` for the backward call of the current forward call, with the versions and memory of its tensors and parameters."
     rec = _thread.state.current
     if rec is None: return                                      # inside no_cache()
+    if rec is _FLAT: self._flat[-1] = cache; return             # in a flat step: on the Block's own stack
     if rec.owner is not self: raise _called_forward(self, rec.owner)
     watched = [getattr(self, p) for p, _ in self.param_names]  # whose change would make `cache` wrong
     for t in cache:
@@ -304,6 +308,7 @@ def _wrap_backward(backward):
         st = _thread.state
         pass_id = st.backprop
         if pass_id is None: return _top_backward(backward, self, st, args, kwargs, output)
+        if pass_id is _FLAT: return _flat_backward(backward, self, args, kwargs)
         if self._bwd is not None: return backward(self, *args, **kwargs)    # super().backward() inside a backward
         if output is not None:
             raise BackwardError(f'{_name(self)}.backward: output= names a top-level call; inside a backward pass, a Block '
@@ -432,7 +437,8 @@ def _saved(self:Block):
 def _release(self:Block):
     "Consume the call now, before the backward call returns, so that its cache can be freed or written over when no one else holds it."
     if self._bwd is None: raise BackwardError(f'{self!r}: _release() is only for use inside backward')
-    _unlist(self, self._bwd)
+    if type(self._bwd) is _FlatCall: self._bwd.cache = _CONSUMED
+    else: _unlist(self, self._bwd)
 
 @patch
 def _add_grads(self:Block, *grads):
@@ -472,6 +478,45 @@ class no_cache:
     "Within `with no_cache():`, Block calls cache nothing (inference); they cannot be backpropagated."
     def __enter__(self): st = _thread.state; self._outer, st.caching = st.caching, False
     def __exit__(self, *exc): _thread.state.caching = self._outer
+
+# %% ../nbs/00_blocks.ipynb #fl0002
+class flat_calls:
+    "Within it, this thread's Block calls keep no records: each Block's caches go on its own stack, which its backward calls consume last first."
+    def __enter__(self):
+        st = _thread.state
+        if st.root is not None or st.backprop is not None:
+            raise RuntimeError('flat_calls: cannot start inside a Block call or a backward pass')
+        st.root = st.current = st.backprop = _FLAT
+        return self
+
+    def __exit__(self, *exc):
+        st = _thread.state
+        st.root = st.current = st.backprop = None
+
+class _FlatCall:
+    "What a backward call in a flat step consumes: the cache of one call."
+    __slots__ = ('cache',)
+    def __init__(self, cache): self.cache = cache
+
+def _flat_call(block, args, kwargs):
+    "A call in a flat step: a slot for its cache on the Block's stack, then the forward pass."
+    stack = block.__dict__.get('_flat')
+    if stack is None: stack = block._flat = []
+    stack.append(None)
+    return block.forward(*args, **kwargs)
+
+def _flat_backward(backward, block, args, kwargs):
+    "A backward call in a flat step: it consumes the latest call on the Block's stack."
+    if block._bwd is not None: return backward(block, *args, **kwargs)    # super().backward() inside a backward
+    stack = block.__dict__.get('_flat')
+    if not stack: raise BackwardError(f'{_name(block)}.backward: in a flat step, called more often than the Block was')
+    block._bwd = _FlatCall(stack.pop())
+    try: return backward(block, *args, **kwargs)
+    finally: block._bwd = None
+
+def flat_pending(block) -> int:
+    "How many calls of `block` and of the Blocks inside it, made in flat steps, have not been backpropagated."
+    return sum(len(b.__dict__.get('_flat', ())) for b in block.walk())
 
 # %% ../nbs/00_blocks.ipynb #c0027
 @patch
@@ -514,7 +559,7 @@ def clear_caches(self:Block):
 @patch
 def __getstate__(self:Block):
     "What a copy or a pickle keeps: everything but the pending calls."
-    return {k: v for k, v in self.__dict__.items() if k not in ('_calls', '_last', '_kept', '_bwd')}
+    return {k: v for k, v in self.__dict__.items() if k not in ('_calls', '_last', '_kept', '_bwd', '_flat')}
 
 @patch
 def __setstate__(self:Block, state):
@@ -582,15 +627,18 @@ def register_backward_pre_hook(self:Block, hook) -> HookHandle:
 _ELSEWHERE = {                      # Blocks with a page of their own, and the module that defines each
     'Linear': 'linear',
     'Activation': 'activations', 'LeakyReLU': 'activations', 'ReLU': 'activations', 'Sigmoid': 'activations',
-    'TanH': 'activations', 'Dropout': 'activations',
+    'TanH': 'activations', 'Dropout': 'activations', 'Softmax': 'activations', 'GELU': 'activations',
     'CrossEntropyLoss': 'losses', 'MSELoss': 'losses',
     'Sequential': 'containers', 'Residual': 'containers',
     'BatchNorm1d': 'norm', 'BatchNorm2d': 'norm', 'LayerNorm': 'norm',
     'Embedding': 'embedding',
     'Conv2d': 'conv', 'MaxPool2d': 'conv', 'AvgPool2d': 'conv', 'Flatten': 'conv',
+    'RNN': 'recurrent', 'LSTM': 'recurrent',
+    'CausalSelfAttention': 'attention',
 }
-_all_ = ['Linear', 'Activation', 'LeakyReLU', 'ReLU', 'Sigmoid', 'TanH', 'Dropout', 'CrossEntropyLoss', 'MSELoss',
-         'Sequential', 'Residual', 'BatchNorm1d', 'BatchNorm2d', 'LayerNorm', 'Embedding', 'Conv2d', 'MaxPool2d', 'AvgPool2d', 'Flatten']
+_all_ = ['Linear', 'Activation', 'LeakyReLU', 'ReLU', 'Sigmoid', 'TanH', 'Dropout', 'Softmax', 'GELU',
+         'CrossEntropyLoss', 'MSELoss', 'Sequential', 'Residual', 'BatchNorm1d', 'BatchNorm2d', 'LayerNorm',
+         'Embedding', 'Conv2d', 'MaxPool2d', 'AvgPool2d', 'Flatten', 'RNN', 'LSTM', 'CausalSelfAttention']
 
 # %% ../nbs/00_blocks.ipynb #c0039
 def __getattr__(name):

@@ -18,6 +18,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from . import validation
 from .blocks import Block, no_cache
+from .compiled import compile_step
 from .optimizers import Optimizer
 
 # %% auto #0
@@ -351,8 +352,16 @@ def _load_checkpoint(self:Trainer, path, dl_train):
 # %% ../nbs/06_training.ipynb #c0043
 class BlocksTrainer(Trainer):
     "Trains a Block model with its hand-written backward pass and an optimizer of `backprop.optimizers`."
+    def __init__(self, model, loss_fn, optimizer, device=None,
+                 compiled:bool=False):   # True: each training step is `compile_step`'s, compiled where torch.compile works
+        super().__init__(model, loss_fn, optimizer, device)
+        self.step = compile_step(model, loss_fn, optimizer, verbose=False) if compiled else None   # .describe() says which
+
     def train_batch(self, batch) -> BatchResult:
         x, y = batch
+        if self.step is not None:                       # the same step, flat and compiled
+            loss = self.step(x, y)
+            return BatchResult(loss.item(), (self.step.scores.argmax(1) == y).sum().item())
         self.optimizer.zero_grad()
         scores = self.model(x)
         loss = self.loss_fn(scores, y)
