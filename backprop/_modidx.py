@@ -212,6 +212,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '', 'doc_host': '', 'git_url
                                    'backprop.compiled.CompiledStep.describe': ( 'compiled.html#compiledstep.describe',
                                                                                 'backprop/compiled.py'),
                                    'backprop.compiled._c_compiler': ('compiled.html#_c_compiler', 'backprop/compiled.py'),
+                                   'backprop.compiled._compile_failed': ('compiled.html#_compile_failed', 'backprop/compiled.py'),
                                    'backprop.compiled._on_meta': ('compiled.html#_on_meta', 'backprop/compiled.py'),
                                    'backprop.compiled._own_code': ('compiled.html#_own_code', 'backprop/compiled.py'),
                                    'backprop.compiled._refuse': ('compiled.html#_refuse', 'backprop/compiled.py'),

@@ -61,6 +61,15 @@ def _on_meta(model):
             for b in model.walk() for n in [n for names in b.param_names for n in names] + list(b.buffer_names)}
     return copy.deepcopy(model, memo)
 
+def _compile_failed(e) -> bool:
+    "Whether `e`, or an exception it was raised from, says that torch.compile could not build the step."
+    from torch._dynamo.exc import BackendCompilerFailed
+    from torch._inductor.exc import CppCompileError
+    while e is not None:
+        if isinstance(e, (BackendCompilerFailed, CppCompileError)): return True
+        e = e.__cause__ or e.__context__
+    return False
+
 # %% ../nbs/12_compiled.ipynb #k08
 class CompiledStep:
     "One training step of a Block model as one flat function of the Blocks' own forward and backward code."
@@ -71,15 +80,18 @@ class CompiledStep:
         self._buffers = [getattr(b, n) for b in self._blocks for n in b.buffer_names]
         for b in self._blocks: b._flat, b._bwd = [], None   # attributes that the step sets exist before torch traces it
         self._plans, self._meta = {}, None
+        self._fallback = compile is None                    # compile where it works, else run the flat step eagerly
         if compile is None: compile = _c_compiler() is not None
-        self.compiled = bool(compile)
+        self.compiled, self.why = bool(compile), None if compile else ('' if _c_compiler() else 'torch.compile needs a C++ compiler, and none was found')
+        self.verbose = verbose
         self._step = torch.compile(_own_code(self._flat_step), options={'fallback_random': True}) if compile else self._flat_step
         self.scores = None
         if verbose: print(self.describe())
 
     def describe(self):
+        "The one line that says which step this is."
         if self.compiled: return 'compile_step: the flat step, compiled by torch.compile'
-        return 'compile_step: the flat step, eagerly' + ('' if _c_compiler() else ' (torch.compile needs a C++ compiler, and none was found)')
+        return 'compile_step: the flat step, eagerly' + (f' ({self.why})' if self.why else '')
 
     def _flat_step(self, x, y):
         with flat_calls():
@@ -122,11 +134,18 @@ class CompiledStep:
         try:
             l, self.scores = self._step(x, y)
             self.optimizer.step()                           # eager: its step counter would recompile the step each time
-        except BaseException:
+        except BaseException as e:
             for b, s in zip(self._buffers, saved): b.copy_(s)
             torch.set_rng_state(rng)
             for b in self._blocks: b._flat.clear()
-            raise
+            if not (self.compiled and _compile_failed(e)): raise
+            first = str(e).strip().splitlines()[0][:200]
+            if not self._fallback:
+                raise RuntimeError(f'compile_step: torch.compile failed ({first}); compile=None runs the flat step eagerly '
+                                   'where it cannot compile') from e
+            self.compiled, self.why, self._step = False, f'torch.compile failed here: {first}', self._flat_step
+            if self.verbose: print(self.describe())
+            return self(x, y)                               # nothing has changed: the same step, eagerly
         if any(b._flat for b in self._blocks):
             left = flat_pending(self.model) + flat_pending(self.loss)
             raise BackwardError(f'compile_step: {left} forward calls of {_name(self.model)} were not backpropagated')

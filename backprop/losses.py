@@ -29,7 +29,8 @@ def cross_entropy_backward(dout, cache):
     logp, y = cache
     n = y.shape[0]
     p = logp.exp()                                           # P = softmax(x)
-    p.scatter_add_(1, y[:, None], p.new_full((n, 1), -1.))   # P - Y: minus one at each label
+    p.scatter_(1, y[:, None], 0.)                            # P without the labels' entries
+    p.scatter_(1, y[:, None], -p.sum(1, keepdim=True))       # P - Y: p_y - 1 = -(the others' sum), no cancellation
     return p.mul_(dout / n)                                  # (g/N) (P - Y)
 
 # %% ../nbs/00c_losses.ipynb #c0006
