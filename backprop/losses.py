@@ -30,7 +30,7 @@ def cross_entropy_backward(dout, cache):
     n = y.shape[0]
     p = logp.exp()                                           # P = softmax(x)
     p.scatter_(1, y[:, None], 0.)                            # P without the labels' entries
-    p.scatter_(1, y[:, None], -p.sum(1, keepdim=True))       # P - Y: p_y - 1 = -(the others' sum), no cancellation
+    p.scatter_(1, y[:, None], -p.sum(1, keepdim=True))       # P - Y: p_y - 1 = -(sum of the others)
     return p.mul_(dout / n)                                  # (g/N) (P - Y)
 
 # %% ../nbs/00c_losses.ipynb #c0006
