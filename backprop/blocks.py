@@ -23,10 +23,10 @@ from torch import Tensor
 from .validation import finite_number, positive_int, probability, tensor
 
 # %% auto #0
-__all__ = ['Block', 'BackwardError', 'keep_calls', 'no_cache', 'flat_calls', 'flat_pending', 'HookHandle', 'Linear', 'Activation',
-           'LeakyReLU', 'ReLU', 'Sigmoid', 'TanH', 'Dropout', 'Softmax', 'GELU', 'CrossEntropyLoss', 'MSELoss',
-           'Sequential', 'Residual', 'BatchNorm1d', 'BatchNorm2d', 'LayerNorm', 'Embedding', 'Conv2d', 'MaxPool2d',
-           'AvgPool2d', 'Flatten', 'RNN', 'LSTM', 'CausalSelfAttention']
+__all__ = ['Block', 'BackwardError', 'keep_calls', 'no_cache', 'HookHandle', 'Linear', 'Activation', 'LeakyReLU', 'ReLU',
+           'Sigmoid', 'TanH', 'Dropout', 'Softmax', 'GELU', 'CrossEntropyLoss', 'MSELoss', 'Sequential', 'Residual',
+           'BatchNorm1d', 'BatchNorm2d', 'LayerNorm', 'Embedding', 'Conv2d', 'MaxPool2d', 'AvgPool2d', 'Flatten', 'RNN',
+           'LSTM', 'CausalSelfAttention']
 
 # %% ../nbs/00_blocks.ipynb #c0010
 class _Call:
@@ -56,7 +56,7 @@ _backward_lock = threading.RLock()   # one backward pass at a time adds to the g
 _CONSUMED = ('consumed',)            # the cache of a record that has been backpropagated
 _FAILED = ('failed',)                # the cache of a record whose top-level call raised
 _UNRECORDED = object()               # the `root` of a call inside `no_cache()`: calls inside it are nested, and recorded nowhere
-_FLAT = object()                     # `root`, `current` and `backprop` inside a flat step (`flat_calls`): no records at all
+_FLAT = object()                     # `root`, `current` and `backprop` inside a flat step (`_flat_calls`): no records at all
 _version = operator.attrgetter('_version')  # a tensor's version counter: torch adds 1 at each in-place change
 _data_ptr = Tensor.data_ptr                 # where a tensor's memory starts: `t.data = other` moves it, with no new version
 
@@ -480,12 +480,12 @@ class no_cache:
     def __exit__(self, *exc): _thread.state.caching = self._outer
 
 # %% ../nbs/00_blocks.ipynb #fl0002
-class flat_calls:
+class _flat_calls:
     "Within it, this thread's Block calls keep no records: each Block's caches go on its own stack, which its backward calls consume last first."
     def __enter__(self):
         st = _thread.state
         if st.root is not None or st.backprop is not None:
-            raise RuntimeError('flat_calls: cannot start inside a Block call or a backward pass')
+            raise RuntimeError('_flat_calls: cannot start inside a Block call or a backward pass')
         st.root = st.current = st.backprop = _FLAT
         return self
 
@@ -514,7 +514,7 @@ def _flat_backward(backward, block, args, kwargs):
     try: return backward(block, *args, **kwargs)
     finally: block._bwd = None
 
-def flat_pending(block) -> int:
+def _flat_pending(block) -> int:
     "How many calls of `block` and of the Blocks inside it, made in flat steps, have not been backpropagated."
     return sum(len(b.__dict__.get('_flat', ())) for b in block.walk())
 

@@ -11,7 +11,7 @@ import types
 
 import torch
 
-from .blocks import Block, BackwardError, _name, flat_calls, flat_pending, no_cache
+from .blocks import Block, BackwardError, _name, _flat_calls, _flat_pending, no_cache
 from .embedding import Embedding
 from .losses import CrossEntropyLoss
 from .optimizers import Optimizer
@@ -81,8 +81,9 @@ class CompiledStep:
         for b in self._blocks: b._flat, b._bwd = [], None   # attributes that the step sets exist before torch traces it
         self._plans, self._meta = {}, None
         self._fallback = compile is None                    # compile where it works, else run the flat step eagerly
-        if compile is None: compile = _c_compiler() is not None
-        self.compiled, self.why = bool(compile), None if compile else ('' if _c_compiler() else 'torch.compile needs a C++ compiler, and none was found')
+        cxx = _c_compiler()
+        if compile is None: compile = cxx is not None
+        self.compiled, self.why = bool(compile), None if compile or cxx else 'torch.compile needs a C++ compiler, and none was found'
         self.verbose = verbose
         self._step = torch.compile(_own_code(self._flat_step), options={'fallback_random': True}) if compile else self._flat_step
         self.scores = None
@@ -94,7 +95,7 @@ class CompiledStep:
         return 'compile_step: the flat step, eagerly' + (f' ({self.why})' if self.why else '')
 
     def _flat_step(self, x, y):
-        with flat_calls():
+        with _flat_calls():
             scores = self.model(x)
             l = self.loss(scores, y)
             self.model.zero_grad()
@@ -133,6 +134,9 @@ class CompiledStep:
         saved, rng = [b.clone() for b in self._buffers], torch.get_rng_state()
         try:
             l, self.scores = self._step(x, y)
+            if any(b._flat for b in self._blocks):          # a call that no backward consumed: refused before the update
+                left = _flat_pending(self.model) + _flat_pending(self.loss)
+                raise BackwardError(f'compile_step: {left} forward calls of {_name(self.model)} were not backpropagated')
             self.optimizer.step()                           # eager: its step counter would recompile the step each time
         except BaseException as e:
             for b, s in zip(self._buffers, saved): b.copy_(s)
@@ -146,9 +150,6 @@ class CompiledStep:
             self.compiled, self.why, self._step = False, f'torch.compile failed here: {first}', self._flat_step
             if self.verbose: print(self.describe())
             return self(x, y)                               # nothing has changed: the same step, eagerly
-        if any(b._flat for b in self._blocks):
-            left = flat_pending(self.model) + flat_pending(self.loss)
-            raise BackwardError(f'compile_step: {left} forward calls of {_name(self.model)} were not backpropagated')
         return l
 
 # %% ../nbs/12_compiled.ipynb #k09
