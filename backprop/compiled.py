@@ -6,6 +6,9 @@
 from __future__ import annotations
 
 import copy
+import hashlib
+import logging
+import marshal
 import shutil
 import types
 
@@ -14,10 +17,10 @@ import torch
 from .blocks import Block, BackwardError, _name, _flat_calls, _flat_pending, no_cache
 from .embedding import Embedding
 from .losses import CrossEntropyLoss
-from .optimizers import Optimizer
+from .optimizers import Adam, Optimizer
 
 # %% auto #0
-__all__ = ['CompiledStep', 'compile_step']
+__all__ = ['CompiledStep', 'compile_step', 'eager_step', 'compare_steps']
 
 # %% ../nbs/12_compiled.ipynb #k07
 def _refuse(model, loss, optimizer):
@@ -70,28 +73,105 @@ def _compile_failed(e) -> bool:
         e = e.__cause__ or e.__context__
     return False
 
+# %% ../nbs/12_compiled.ipynb #k07b
+_aten = torch.ops.aten
+_ZEROS = {_aten.zero.default, _aten.zeros.default, _aten.zeros_like.default, _aten.full.default, _aten.full_like.default}
+
+def _val(n): return n.meta.get('val') if isinstance(n, torch.fx.Node) else None
+
+def _zeros_like(n, out) -> bool:
+    "Whether graph node `n` is a tensor of zeros with the shape and dtype of node `out`."
+    if not (isinstance(n, torch.fx.Node) and n.op == 'call_function' and n.target in _ZEROS): return False
+    if n.target in (_aten.full.default, _aten.full_like.default) and n.args[1] != 0: return False
+    v, w = _val(n), _val(out)
+    return v is not None and w is not None and v.shape == w.shape and v.dtype == w.dtype
+
+def _reads(nodes):
+    "Every node that `nodes` are computed from, themselves included."
+    seen, todo = set(), list(nodes)
+    while todo:
+        n = todo.pop()
+        if n not in seen: seen.add(n); todo.extend(n.all_input_nodes)
+    return seen
+
+def _product_into_zeros(graph):
+    "`addmm(zeros, a, b)` → `mm(a, b)`: the product added to a gradient that `zero_grad` has just set to zero."
+    for n in list(graph.nodes):
+        if (n.op == 'call_function' and n.target == _aten.addmm.default and _zeros_like(n.args[0], n)
+                and n.kwargs.get('beta', 1) == 1 and n.kwargs.get('alpha', 1) == 1):
+            zeros = n.args[0]
+            with graph.inserting_before(n): mm = graph.call_function(_aten.mm.default, n.args[1:3])
+            mm.meta.update(n.meta)
+            n.replace_all_uses_with(mm); graph.erase_node(n)
+            if not zeros.users: graph.erase_node(zeros)
+
+def _product_in_place(graph):
+    "`dw.copy_(mm(a, b))`, with the product used nowhere else and `dw` not read for it → `dw.addmm_(a, b, beta=0)`."
+    order = {n: i for i, n in enumerate(graph.nodes)}
+    for n in list(graph.nodes):
+        if not (n.op == 'call_function' and n.target == _aten.copy_.default and n.args[0].op == 'placeholder'): continue
+        dw, mm = n.args[:2]
+        if not (isinstance(mm, torch.fx.Node) and mm.op == 'call_function' and mm.target == _aten.mm.default
+                and len(mm.users) == 1 and not n.kwargs): continue
+        v, w = _val(dw), _val(mm)
+        if v is None or w is None or v.shape != w.shape or v.dtype != w.dtype or not v.is_contiguous(): continue
+        if dw in _reads(mm.args): continue
+        early = all(order[u] < order[mm] for u in dw.users if u is not n)   # nothing reads dw after the product
+        with graph.inserting_before(mm if early else n):
+            into = graph.call_function(_aten.addmm_.default, (dw, *mm.args), {'beta': 0})
+        into.meta['val'] = v
+        n.replace_all_uses_with(into); graph.erase_node(n); graph.erase_node(mm)
+
+try:
+    from torch._inductor.custom_graph_pass import CustomGraphPass
+except ImportError: CustomGraphPass = None   # an older torch: the graph is compiled as traced
+
+if CustomGraphPass is not None:
+    class _GradientsInPlace(CustomGraphPass):
+        "The two rewrites, on the graph that inductor is about to turn into code."
+        def __call__(self, graph): _product_into_zeros(graph); _product_in_place(graph)
+        def uuid(self):   # for torch's cache of compiled graphs: these functions' code
+            code = (_val, _zeros_like, _reads, _product_into_zeros, _product_in_place, _GradientsInPlace.__call__)
+            return hashlib.sha256(b''.join(marshal.dumps(f.__code__) for f in code)).hexdigest()
+
+class _quiet_in_place(logging.Filter):
+    "Within it, inductor's C++ wrapper does not warn that it calls `addmm_` through torch's dispatcher (as it does, correctly)."
+    _log = logging.getLogger('torch._inductor.ir')
+    def filter(self, record): return 'aten.addmm_.default is missing a c-shim' not in record.getMessage()
+    def __enter__(self): self._log.addFilter(self)
+    def __exit__(self, *exc): self._log.removeFilter(self)
+
+
 # %% ../nbs/12_compiled.ipynb #k08
 class CompiledStep:
     "One training step of a Block model as one flat function of the Blocks' own forward and backward code."
-    def __init__(self, model, loss, optimizer, compile=None, verbose=True):
+    def __init__(self, model, loss, optimizer, compile=None, verbose=True, cpp_wrapper=False):
         _refuse(model, loss, optimizer)
         self.model, self.loss, self.optimizer = model, loss, optimizer
         self._blocks = [*model.walk(), *loss.walk()]
         self._buffers = [getattr(b, n) for b in self._blocks for n in b.buffer_names]
+        self._cuda = sorted({p.device for p, _ in model.params() if p.device.type == 'cuda'}, key=str)
         for b in self._blocks: b._flat, b._bwd = [], None   # attributes that the step sets exist before torch traces it
         self._plans, self._meta = {}, None
         self._fallback = compile is None                    # compile where it works, else run the flat step eagerly
         cxx = _c_compiler()
         if compile is None: compile = cxx is not None
         self.compiled, self.why = bool(compile), None if compile or cxx else 'torch.compile needs a C++ compiler, and none was found'
-        self.verbose = verbose
-        self._step = torch.compile(_own_code(self._flat_step), options={'fallback_random': True}) if compile else self._flat_step
+        self.verbose, self.cpp_wrapper = verbose, bool(cpp_wrapper)
+        self._step = torch.compile(_own_code(self._flat_step), options=self._options()) if compile else self._flat_step
         self.scores = None
         if verbose: print(self.describe())
 
+    def _options(self):
+        "What inductor is asked for: Dropout's masks from the eager generator, gradients written in place, maybe a C++ wrapper."
+        options = {'fallback_random': True}
+        if CustomGraphPass is not None: options['post_grad_custom_post_pass'] = _GradientsInPlace()
+        if self.cpp_wrapper: options['cpp_wrapper'] = True
+        return options
+
     def describe(self):
         "The one line that says which step this is."
-        if self.compiled: return 'compile_step: the flat step, compiled by torch.compile'
+        if self.compiled: return 'compile_step: the flat step, compiled by torch.compile' + (' (C++ wrapper)' if self.cpp_wrapper else '')
         return 'compile_step: the flat step, eagerly' + (f' ({self.why})' if self.why else '')
 
     def _flat_step(self, x, y):
@@ -132,8 +212,9 @@ class CompiledStep:
     def __call__(self, x, y):
         if self.compiled: self._check_values(x, y)
         saved, rng = [b.clone() for b in self._buffers], torch.get_rng_state()
+        cuda_rng = [(d, torch.cuda.get_rng_state(d)) for d in self._cuda]   # Dropout on a GPU draws from its generator
         try:
-            l, self.scores = self._step(x, y)
+            with _quiet_in_place(): l, self.scores = self._step(x, y)
             if any(b._flat for b in self._blocks):          # a call that no backward consumed: refused before the update
                 left = _flat_pending(self.model) + _flat_pending(self.loss)
                 raise BackwardError(f'compile_step: {left} forward calls of {_name(self.model)} were not backpropagated')
@@ -141,6 +222,7 @@ class CompiledStep:
         except BaseException as e:
             for b, s in zip(self._buffers, saved): b.copy_(s)
             torch.set_rng_state(rng)
+            for d, r in cuda_rng: torch.cuda.set_rng_state(r, d)
             for b in self._blocks: b._flat.clear()
             if not (self.compiled and _compile_failed(e)): raise
             first = str(e).strip().splitlines()[0][:200]
@@ -153,10 +235,57 @@ class CompiledStep:
         return l
 
 # %% ../nbs/12_compiled.ipynb #k09
-def compile_step(model:Block,          # the model: a Block, whose output the loss takes
-                 loss:Block,           # the loss: a Block such as CrossEntropyLoss()
-                 optimizer:Optimizer,  # an optimizer of backprop.optimizers, made from model.params()
-                 compile:bool=None,    # True: torch.compile; False: the flat step eagerly; None: compile where a C++ compiler is
-                 verbose:bool=True):   # print the one line that says which
+def compile_step(model:Block,             # the model: a Block, whose output the loss takes
+                 loss:Block,              # the loss: a Block such as CrossEntropyLoss()
+                 optimizer:Optimizer,     # an optimizer of backprop.optimizers, made from model.params()
+                 compile:bool=None,       # True: torch.compile; False: the flat step eagerly; None: compile where a C++ compiler is
+                 verbose:bool=True,       # print the one line that says which
+                 cpp_wrapper:bool=False): # True: inductor calls its kernels from C++ (faster steps, slower compiles)
     "A function `step(x, y)` that makes one training step of `model` as the eager Blocks do, and returns the loss."
-    return CompiledStep(model, loss, optimizer, compile, verbose)
+    return CompiledStep(model, loss, optimizer, compile, verbose, cpp_wrapper)
+
+# %% ../nbs/12_compiled.ipynb #k13
+def eager_step(model, loss, optimizer, x, y):
+    "One training step as the homework writes it; the loss."
+    l = loss(model(x), y)
+    model.zero_grad()
+    model.backward(loss.backward(), input_grad=False)
+    optimizer.step()
+    return l
+
+def _rel(a, b):
+    "Norm-relative difference (0 when both are 0)."
+    d = (a.double() - b.double()).norm().item()
+    return 0. if d == 0 else d / max(b.double().norm().item(), 1e-300)
+
+def compare_steps(make,                 # makes the model: a function of no arguments that returns a Block
+                  x, y,                 # one batch, used at every step
+                  optimizer=None,       # an optimizer class of backprop.optimizers (None: Adam)
+                  loss=None,            # a loss Block class (None: CrossEntropyLoss)
+                  dtype=torch.float32,  # the model's dtype, and the inputs' if they are floating point
+                  steps:int=5,          # training steps
+                  lr:float=1e-3,        # learning rate
+                  device=None,          # where the model goes (None: where `make` puts it); the batch must be there
+                  **options):           # for `compile_step`: `compile`, `cpp_wrapper`
+    "Train two copies of `make()` from the same seeds, eagerly and with `compile_step`: the largest norm-relative difference of the losses, parameters, gradients, buffers and optimizer state."
+    optimizer = optimizer or Adam
+    loss = loss or CrossEntropyLoss
+    torch.manual_seed(0)
+    model = make().to(device=device, dtype=dtype)
+    twin = copy.deepcopy(model)
+    x = x.to(dtype) if x.is_floating_point() else x
+    y = y.to(dtype) if y.is_floating_point() else y
+    opt, twin_opt = optimizer(model.params(), learn_rate=lr), optimizer(twin.params(), learn_rate=lr)
+    step, loss_fn = compile_step(model, loss(), opt, verbose=False, **options), loss()
+    worst = 0.
+    for i in range(steps):
+        torch.manual_seed(i); a = step(x, y)                      # the same seed before each step: Dropout's masks
+        torch.manual_seed(i); b = eager_step(twin, loss_fn, twin_opt, x, y)
+        worst = max(worst, _rel(a, b))
+    for (p, g), (q, h) in zip(model.params(), twin.params()): worst = max(worst, _rel(p, q), _rel(g, h))
+    for b, c in zip(model.walk(), twin.walk()):
+        for n in b.buffer_names: worst = max(worst, _rel(getattr(b, n), getattr(c, n)))
+    for k in opt.state:
+        for s, t in zip(opt.state[k], twin_opt.state[k]): worst = max(worst, _rel(s, t))
+    return worst
+

@@ -27,17 +27,21 @@ from .optimizers import VanillaSGD
 __all__ = ['VARIANTS', 'compiled_steps', 'first_call_seconds', 'run', 'format_results', 'peak_memory', 'gpt_compiled_steps']
 
 # %% ../nbs/08d_compiled_benchmark.ipynb #cb05
-VARIANTS = ('autograd', 'autograd, compiled', 'Blocks', 'Blocks, compiled', 'matmuls')
+VARIANTS = ('autograd', 'autograd, compiled', 'Blocks', 'Blocks, compiled', 'Blocks, compiled, C++', 'matmuls')
 
-def compiled_steps(size:str, seed:int=0, lr:float=1e-3):
+def compiled_steps(size:str, seed:int=0, lr:float=1e-3, device='cpu'):
     "The step functions of `VARIANTS` on the model and batch of `size`, the compiled ones not yet compiled."
-    model, net, x, y = make_models(size, seed)
-    flat = copy.deepcopy(model)
-    step = compile_step(flat, CrossEntropyLoss(), VanillaSGD(flat.params(), learn_rate=lr), compile=True, verbose=False)
+    model, net, x, y = make_models(size, seed, device)
+    def compiled(cpp_wrapper):
+        flat = copy.deepcopy(model)
+        step = compile_step(flat, CrossEntropyLoss(), VanillaSGD(flat.params(), learn_rate=lr), compile=True,
+                            verbose=False, cpp_wrapper=cpp_wrapper)
+        return lambda: step(x, y)
     return {'autograd': autograd_step(net, x, y, lr=lr),
             'autograd, compiled': autograd_step(torch.compile(copy.deepcopy(net)), x, y, lr=lr),
             'Blocks': blocks_step(model, x, y, lr=lr, input_grad=False),
-            'Blocks, compiled': lambda: step(x, y),
+            'Blocks, compiled': compiled(False),
+            'Blocks, compiled, C++': compiled(True),
             'matmuls': matmul_step(model, x)}
 
 # %% ../nbs/08d_compiled_benchmark.ipynb #cb08
@@ -52,14 +56,15 @@ def first_call_seconds(size:str, variant:str):
     with tempfile.TemporaryDirectory() as cache:
         return _child(size, variant, '--first', TORCHINDUCTOR_CACHE_DIR=cache)
 
-def run(sizes=('tiny', 'small', 'medium'), threads=(1, 2), repeats:int=20, min_time:float=0.05):
+def run(sizes=('tiny', 'small', 'medium'), threads=(1, 2), repeats:int=20, min_time:float=0.05, device='cpu', variants=VARIANTS):
     "Per size and thread count: ms per step of eager autograd, and each variant's ratio to it (median, interquartile range)."
     old, res = torch.get_num_threads(), {}
     try:
         for t in threads:
             torch.set_num_threads(t)
             for size in sizes:
-                times = time_steps(compiled_steps(size), repeats, min_time, warmup=3)
+                steps = {v: s for v, s in compiled_steps(size, device=device).items() if v in variants}
+                times = time_steps(steps, repeats, min_time, warmup=3, device=device)
                 res[size, t] = dict(ms=quartiles([s * 1e3 for s in times['autograd']])[0],
                                     ratios={v: quartiles(r) for v, r in ratios(times).items()})
     finally: torch.set_num_threads(old)
@@ -67,9 +72,10 @@ def run(sizes=('tiny', 'small', 'medium'), threads=(1, 2), repeats:int=20, min_t
 
 def format_results(res):
     "One line per size and thread count: autograd's ms per step and every variant's median ratio to it."
-    lines = [f"{'size':8}{'threads':>8}{'autograd ms':>12}   " + ''.join(f'{v:>20}' for v in VARIANTS[1:])]
+    shown = [v for v in VARIANTS[1:] if v in next(iter(res.values()))['ratios']]
+    lines = [f"{'size':8}{'threads':>8}{'autograd ms':>12}  " + ''.join(f'{v:>22}' for v in shown)]
     for (size, t), r in res.items():
-        lines.append(f"{size:8}{t:8}{r['ms']:12.3f}   " + ''.join(f"{r['ratios'][v][0]:20.2f}" for v in VARIANTS[1:]))
+        lines.append(f"{size:8}{t:8}{r['ms']:12.3f}  " + ''.join(f"{r['ratios'][v][0]:22.2f}" for v in shown))
     return '\n'.join(lines)
 
 # %% ../nbs/08d_compiled_benchmark.ipynb #cb10
