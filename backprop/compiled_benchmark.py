@@ -71,11 +71,11 @@ def run(sizes=('tiny', 'small', 'medium'), threads=(1, 2), repeats:int=20, min_t
     return res
 
 def format_results(res):
-    "One line per size and thread count: autograd's ms per step and every variant's median ratio to it."
+    "A Markdown table, one row per size and thread count: autograd's ms per step and every variant's median ratio to it."
     shown = [v for v in VARIANTS[1:] if v in next(iter(res.values()))['ratios']]
-    lines = [f"{'size':8}{'threads':>8}{'autograd ms':>12}  " + ''.join(f'{v:>22}' for v in shown)]
+    lines = ['| size | threads | autograd, ms | ' + ' | '.join(shown) + ' |', '|---' * (3 + len(shown)) + '|']
     for (size, t), r in res.items():
-        lines.append(f"{size:8}{t:8}{r['ms']:12.3f}  " + ''.join(f"{r['ratios'][v][0]:22.2f}" for v in shown))
+        lines.append(f"| {size} | {t} | {r['ms']:.3f} | " + ' | '.join(f"{r['ratios'][v][0]:.2f}" for v in shown) + ' |')
     return '\n'.join(lines)
 
 # %% ../nbs/08d_compiled_benchmark.ipynb #cb10
