@@ -228,7 +228,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '', 'doc_host': '', 'git_url
                                                                                  'backprop/compiled.py'),
                                    'backprop.compiled._reads': ('compiled.html#_reads', 'backprop/compiled.py'),
                                    'backprop.compiled._refuse': ('compiled.html#_refuse', 'backprop/compiled.py'),
-                                   'backprop.compiled._rel': ('compiled.html#_rel', 'backprop/compiled.py'),
+                                   'backprop.compiled._rel_err': ('compiled.html#_rel_err', 'backprop/compiled.py'),
                                    'backprop.compiled._val': ('compiled.html#_val', 'backprop/compiled.py'),
                                    'backprop.compiled._zeros_like': ('compiled.html#_zeros_like', 'backprop/compiled.py'),
                                    'backprop.compiled.compare_steps': ('compiled.html#compare_steps', 'backprop/compiled.py'),

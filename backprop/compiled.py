@@ -5,6 +5,7 @@
 # %% ../nbs/12_compiled.ipynb #k02
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import logging
@@ -16,6 +17,7 @@ import torch
 
 from .blocks import Block, BackwardError, _name, _flat_calls, _flat_pending, no_cache
 from .embedding import Embedding
+from .gradcheck import _errors
 from .losses import CrossEntropyLoss
 from .optimizers import Adam, Optimizer
 
@@ -150,7 +152,6 @@ class CompiledStep:
         self.model, self.loss, self.optimizer = model, loss, optimizer
         self._blocks = [*model.walk(), *loss.walk()]
         self._buffers = [getattr(b, n) for b in self._blocks for n in b.buffer_names]
-        self._cuda = sorted({p.device for p, _ in model.params() if p.device.type == 'cuda'}, key=str)
         for b in self._blocks: b._flat, b._bwd = [], None   # attributes that the step sets exist before torch traces it
         self._plans, self._meta = {}, None
         self._fallback = compile is None                    # compile where it works, else run the flat step eagerly
@@ -158,6 +159,7 @@ class CompiledStep:
         if compile is None: compile = cxx is not None
         self.compiled, self.why = bool(compile), None if compile or cxx else 'torch.compile needs a C++ compiler, and none was found'
         self.verbose, self.cpp_wrapper = verbose, bool(cpp_wrapper)
+        self._quiet = _quiet_in_place() if self.cpp_wrapper else contextlib.nullcontext()
         self._step = torch.compile(_own_code(self._flat_step), options=self._options()) if compile else self._flat_step
         self.scores = None
         if verbose: print(self.describe())
@@ -212,9 +214,10 @@ class CompiledStep:
     def __call__(self, x, y):
         if self.compiled: self._check_values(x, y)
         saved, rng = [b.clone() for b in self._buffers], torch.get_rng_state()
-        cuda_rng = [(d, torch.cuda.get_rng_state(d)) for d in self._cuda]   # Dropout on a GPU draws from its generator
+        cuda = x.device if x.device.type == 'cuda' else None               # Dropout on a GPU draws from its generator
+        cuda_rng = torch.cuda.get_rng_state(cuda) if cuda else None
         try:
-            with _quiet_in_place(): l, self.scores = self._step(x, y)
+            with self._quiet: l, self.scores = self._step(x, y)
             if any(b._flat for b in self._blocks):          # a call that no backward consumed: refused before the update
                 left = _flat_pending(self.model) + _flat_pending(self.loss)
                 raise BackwardError(f'compile_step: {left} forward calls of {_name(self.model)} were not backpropagated')
@@ -222,7 +225,7 @@ class CompiledStep:
         except BaseException as e:
             for b, s in zip(self._buffers, saved): b.copy_(s)
             torch.set_rng_state(rng)
-            for d, r in cuda_rng: torch.cuda.set_rng_state(r, d)
+            if cuda: torch.cuda.set_rng_state(cuda_rng, cuda)
             for b in self._blocks: b._flat.clear()
             if not (self.compiled and _compile_failed(e)): raise
             first = str(e).strip().splitlines()[0][:200]
@@ -245,6 +248,8 @@ def compile_step(model:Block,             # the model: a Block, whose output the
     return CompiledStep(model, loss, optimizer, compile, verbose, cpp_wrapper)
 
 # %% ../nbs/12_compiled.ipynb #k13
+def _rel_err(a, b): return _errors(a, b)[1]   # norm-relative, as check_block measures it
+
 def eager_step(model, loss, optimizer, x, y):
     "One training step as the homework writes it; the loss."
     l = loss(model(x), y)
@@ -253,23 +258,16 @@ def eager_step(model, loss, optimizer, x, y):
     optimizer.step()
     return l
 
-def _rel(a, b):
-    "Norm-relative difference (0 when both are 0)."
-    d = (a.double() - b.double()).norm().item()
-    return 0. if d == 0 else d / max(b.double().norm().item(), 1e-300)
-
 def compare_steps(make,                 # makes the model: a function of no arguments that returns a Block
                   x, y,                 # one batch, used at every step
-                  optimizer=None,       # an optimizer class of backprop.optimizers (None: Adam)
-                  loss=None,            # a loss Block class (None: CrossEntropyLoss)
+                  optimizer=Adam,       # an optimizer class of backprop.optimizers
+                  loss=CrossEntropyLoss, # a loss Block class
                   dtype=torch.float32,  # the model's dtype, and the inputs' if they are floating point
                   steps:int=5,          # training steps
                   lr:float=1e-3,        # learning rate
                   device=None,          # where the model goes (None: where `make` puts it); the batch must be there
                   **options):           # for `compile_step`: `compile`, `cpp_wrapper`
     "Train two copies of `make()` from the same seeds, eagerly and with `compile_step`: the largest norm-relative difference of the losses, parameters, gradients, buffers and optimizer state."
-    optimizer = optimizer or Adam
-    loss = loss or CrossEntropyLoss
     torch.manual_seed(0)
     model = make().to(device=device, dtype=dtype)
     twin = copy.deepcopy(model)
@@ -281,11 +279,11 @@ def compare_steps(make,                 # makes the model: a function of no argu
     for i in range(steps):
         torch.manual_seed(i); a = step(x, y)                      # the same seed before each step: Dropout's masks
         torch.manual_seed(i); b = eager_step(twin, loss_fn, twin_opt, x, y)
-        worst = max(worst, _rel(a, b))
-    for (p, g), (q, h) in zip(model.params(), twin.params()): worst = max(worst, _rel(p, q), _rel(g, h))
+        worst = max(worst, _rel_err(a, b))
+    for (p, g), (q, h) in zip(model.params(), twin.params()): worst = max(worst, _rel_err(p, q), _rel_err(g, h))
     for b, c in zip(model.walk(), twin.walk()):
-        for n in b.buffer_names: worst = max(worst, _rel(getattr(b, n), getattr(c, n)))
+        for n in b.buffer_names: worst = max(worst, _rel_err(getattr(b, n), getattr(c, n)))
     for k in opt.state:
-        for s, t in zip(opt.state[k], twin_opt.state[k]): worst = max(worst, _rel(s, t))
+        for s, t in zip(opt.state[k], twin_opt.state[k]): worst = max(worst, _rel_err(s, t))
     return worst
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # On a CUDA GPU: the gradient checks and the compiled step's checks (tools/gpu_check.py), then the compiled step
 # benchmark (backprop.compiled_benchmark) with eager and compiled autograd, the eager and compiled Block steps and
-# the matmul floor. Writes gpu_check.txt and gpu_compiled_bench.txt to $OUT (default: here). About 4 minutes on an H200.
+# the matmul floor. Writes gpu_check.txt and gpu_compiled_bench.txt to $OUT (default: here).
 # Needs torch with CUDA and fastcore importable (PYTHONPATH may name them); uses this checkout's backprop.
 set -uo pipefail
 cd "$(dirname "$0")/.."
